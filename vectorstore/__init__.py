@@ -1,0 +1,1 @@
+"""Chroma storage, the catalog of committed articles, and the embedding model."""
