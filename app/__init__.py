@@ -1,0 +1,1 @@
+"""newsdesk: the answering chain, the CLI and the settings that wire the components together."""

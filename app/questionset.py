@@ -1,0 +1,80 @@
+"""The question-set file format of CONTRACTS.md, validated strictly.
+
+A typo in an ``expect`` key would otherwise make a check silently vanish and
+a case pass that should fail, so unknown keys are errors.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+
+class Expect(BaseModel):
+    """What a case requires of the answer; every key is optional."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    cite_any: list[str] = Field(default_factory=list)
+    cite_all: list[str] = Field(default_factory=list)
+    cite_none: list[str] = Field(default_factory=list)
+    outlets_any: list[str] = Field(default_factory=list)
+    contains_any: list[str] = Field(default_factory=list)
+    contains_all: list[str] = Field(default_factory=list)
+    not_contains: list[str] = Field(default_factory=list)
+    abstain: bool | None = None
+    max_ms: float | None = Field(default=None, gt=0)
+
+
+class Case(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(min_length=1)
+    question: str = Field(min_length=1)
+    history: list[str] = Field(default_factory=list)
+    tags: list[str] = Field(default_factory=list)
+    expect: Expect = Field(default_factory=Expect)
+
+
+class Defaults(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    k: int = Field(default=5, ge=1)
+
+
+class QuestionSet(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    version: Literal[1]
+    defaults: Defaults = Field(default_factory=Defaults)
+    cases: list[Case] = Field(min_length=1)
+
+    @field_validator("cases")
+    @classmethod
+    def ids_are_unique(cls, cases: list[Case]) -> list[Case]:
+        seen: set[str] = set()
+        for case in cases:
+            if case.id in seen:
+                raise ValueError(f"duplicate case id '{case.id}'")
+            seen.add(case.id)
+        return cases
+
+
+class QuestionSetError(Exception):
+    """The file is unreadable or does not follow the format; the message says where."""
+
+
+def load_question_set(path: Path) -> QuestionSet:
+    try:
+        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise QuestionSetError(f"cannot read question set {path}: {exc}") from exc
+    try:
+        return QuestionSet.model_validate(data)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        where = ".".join(str(part) for part in error["loc"])
+        raise QuestionSetError(f"question set {path}: {where}: {error['msg']}") from exc

@@ -1,0 +1,116 @@
+"""``Newsdesk``: the library API that the CLI (and the HTTP API and UI) call.
+
+It wires the components from one ``Settings`` object and validates what
+users send. Components are built on first use, so ``newsdesk sources`` does
+not pay for loading the embedding model.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import cached_property
+from pathlib import Path
+
+from app.chain import build_answer_chain
+from app.errors import BadInput
+from app.extractive import ExtractiveAnswerer
+from app.retrieval import HybridRetriever
+from app.schemas import Answer
+from app.settings import Settings
+from ingest import sample_corpus_dir
+from ingest.articles import ArticleBuilder
+from ingest.chunking import Chunker
+from ingest.outlets import OutletRegistry
+from ingest.pipeline import FileOutcome, IngestReport, Ingestor, ingest_signature
+from vectorstore.catalog import ArticleRecord
+from vectorstore.embeddings import MAX_WORDPIECES, MiniLMEmbeddings
+from vectorstore.store import ChunkStore
+
+MAX_HISTORY_TURNS = 20
+
+
+class Newsdesk:
+    """Ingest articles, list them, and answer questions about them."""
+
+    def __init__(self, settings: Settings | None = None) -> None:
+        self.settings = settings or Settings()
+
+    @cached_property
+    def embeddings(self) -> MiniLMEmbeddings:
+        return MiniLMEmbeddings(batch_size=self.settings.embed_batch_size)
+
+    @cached_property
+    def store(self) -> ChunkStore:
+        s = self.settings
+        return ChunkStore(s.data_dir, self.embeddings, collection=s.collection, chroma_url=s.chroma_url)
+
+    @cached_property
+    def registry(self) -> OutletRegistry:
+        return OutletRegistry.load(self.settings.outlets_file)
+
+    @cached_property
+    def chain(self):
+        s = self.settings
+        retriever = HybridRetriever(self.store, top_k=s.top_k, fetch_k=s.fetch_k, rrf_k=s.rrf_k)
+        answerer = ExtractiveAnswerer(
+            self.embeddings, term_weight=retriever.bm25.idf, threshold=s.abstain_threshold, max_sentences=s.answer_sentences
+        )
+        return build_answer_chain(self.embeddings, retriever, answerer)
+
+    # Ingest and catalog
+
+    def ingest(
+        self,
+        paths: list[Path] | None = None,
+        prune: bool = False,
+        on_start: Callable[[int], None] | None = None,
+        on_file: Callable[[FileOutcome], None] | None = None,
+    ) -> IngestReport:
+        """Ingest files or folders; with no paths, the bundled sample corpus."""
+        s = self.settings
+        chunker = Chunker(
+            self.embeddings.count_wordpieces, MAX_WORDPIECES, max_tokens=s.chunk_tokens, overlap_sentences=s.chunk_overlap_sentences
+        )
+        builder = ArticleBuilder(self.registry, chunker, max_bytes=int(s.max_file_mb * 1_000_000))
+        signature = ingest_signature(s.chunk_tokens, s.chunk_overlap_sentences, self.embeddings.model_id)
+        ingestor = Ingestor(self.store, builder, signature, batch_size=s.embed_batch_size)
+        return ingestor.ingest(paths or [sample_corpus_dir()], prune=prune, on_start=on_start, on_file=on_file)
+
+    def sources(self) -> list[ArticleRecord]:
+        return sorted(self.store.catalog.articles().values(), key=lambda r: r.source)
+
+    def is_empty(self) -> bool:
+        return not self.store.catalog.articles()
+
+    # Answering
+
+    def ask(self, question: str, history: list[str] | None = None, outlets: list[str] | None = None) -> Answer:
+        """Answer one question, or raise ``BadInput`` for an empty/oversized question or unknown outlet."""
+        history = history or []
+        self._check_text(question, "question")
+        if len(history) > MAX_HISTORY_TURNS:
+            raise BadInput(f"history has {len(history)} turns; the limit is {MAX_HISTORY_TURNS}")
+        for turn in history:
+            self._check_text(turn, "history turn")
+        return self.chain.invoke({"question": question, "history": history, "outlets": self.resolve_outlets(outlets or [])})
+
+    def _check_text(self, text: str, what: str) -> None:
+        limit = self.settings.max_question_chars
+        if not text or not text.strip():
+            raise BadInput(f"the {what} is empty")
+        if len(text) > limit:
+            raise BadInput(f"the {what} is {len(text)} characters long; the limit is {limit} (NEWSDESK_MAX_QUESTION_CHARS)")
+
+    def resolve_outlets(self, names: list[str]) -> list[str]:
+        """Canonical names of ingested outlets; an unknown one is a ``BadInput`` that lists the known ones."""
+        ingested = sorted({record.outlet for record in self.store.catalog.articles().values()})
+        resolved = []
+        for name in names:
+            canonical = self.registry.canonical(name) or name.strip()
+            match = next((o for o in ingested if o.casefold() == canonical.casefold()), None)
+            if match is None:
+                known = ", ".join(ingested) or "none yet"
+                raise BadInput(f"unknown outlet '{name}'; the ingested outlets are: {known}")
+            resolved.append(match)
+        return resolved
+

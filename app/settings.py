@@ -1,0 +1,54 @@
+"""Every tunable of newsdesk, in one typed object read from ``NEWSDESK_*`` env vars.
+
+Components never read the environment themselves: the CLI (and later the
+server) builds one ``Settings`` and hands the values down. That keeps the
+ingest and vector-store code usable as a library and easy to test.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from platformdirs import user_data_dir
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def default_data_dir() -> Path:
+    """A per-user folder (``~/.local/share/newsdesk`` on Linux), never the package."""
+    return Path(user_data_dir("newsdesk", appauthor=False))
+
+
+class Settings(BaseSettings):
+    """Runtime configuration; each field is ``NEWSDESK_<FIELD>`` in the environment."""
+
+    model_config = SettingsConfigDict(env_prefix="NEWSDESK_", extra="ignore")
+
+    # Storage
+    data_dir: Path = Field(default_factory=default_data_dir, description="Chroma database and ingest state.")
+    chroma_url: str | None = Field(
+        default=None, description="http(s)://host:port of a Chroma server; unset uses a local database in data_dir."
+    )
+    collection: str = Field(default="newsdesk_chunks", description="Chroma collection name.")
+
+    # Ingest
+    outlets_file: Path | None = Field(default=None, description="Extra outlet registry (YAML) merged over the bundled one.")
+    chunk_tokens: int = Field(default=200, ge=40, le=240, description="Target chunk size in cl100k tokens.")
+    chunk_overlap_sentences: int = Field(default=1, ge=0, le=2, description="Sentences repeated between chunks.")
+    max_file_mb: float = Field(default=10.0, gt=0, description="Larger files are skipped with a message.")
+    embed_batch_size: int = Field(default=64, ge=1, description="Chunks embedded and written per batch.")
+
+    # Retrieval and answering
+    top_k: int = Field(default=5, ge=1, le=50, description="Chunks handed to the answerer.")
+    fetch_k: int = Field(default=20, ge=1, le=200, description="Candidates from each retriever before fusion.")
+    rrf_k: int = Field(default=60, ge=1, description="Reciprocal-rank-fusion constant.")
+    answer_sentences: int = Field(default=3, ge=1, le=10, description="Sentences quoted by the extractive answerer.")
+    abstain_threshold: float = Field(
+        default=0.474,
+        ge=0.0,
+        le=1.0,
+        description="Evidence score below which the reply abstains (calibrated by bench/calibrate_abstention.py).",
+    )
+    max_question_chars: int = Field(default=2000, ge=10, description="Longer questions are refused.")
+    llm: Literal["extractive"] = Field(default="extractive", description="Answer backend.")

@@ -1,0 +1,63 @@
+"""Content terms of a text: the vocabulary that BM25, follow-up condensing and answer scoring share.
+
+Lower-cased word tokens without stop words, with a light plural fold
+("diplomats" → "diplomat"), so all three agree on what a question asks about.
+"""
+
+from __future__ import annotations
+
+import re
+
+WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*", re.UNICODE)
+
+STOP_WORDS = frozenset(
+    """a about above after again against all am an and any are aren't as at be because been before being below
+    between both but by can could did do does doing don't down during each few for from further had has have having
+    he her here hers herself him himself his how i if in into is isn't it it's its itself just let me more most my
+    myself no nor not now of off on once only or other our ours ourselves out over own same she should so some such
+    than that that's the their theirs them themselves then there these they this those through to too under until up
+    very was we were what when where which while who whom why will with would you your yours yourself yourselves
+    also said says say tell told according did does any much many one ever""".split()
+)
+
+
+def fold(word: str) -> str:
+    """Lower-case, drop a possessive and a simple plural 's'."""
+    word = word.lower().replace("’", "'")
+    if word.endswith("'s"):
+        word = word[:-2]
+    if len(word) > 4 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
+        word = word[:-1]
+    return word
+
+
+def terms(text: str) -> list[str]:
+    """Folded content words of ``text``, in order, repeats kept (BM25 counts them)."""
+    return [f for word in WORD.findall(text) if (f := fold(word)) not in STOP_WORDS and len(f) > 1]
+
+
+def content_words(text: str) -> list[str]:
+    """The original spelling of each distinct content word, in order (for readable carried context)."""
+    seen, words = set(), []
+    for word in WORD.findall(text):
+        folded = fold(word)
+        if folded not in STOP_WORDS and len(folded) > 1 and folded not in seen:
+            seen.add(folded)
+            words.append(word)
+    return words
+
+
+MIN_PREFIX = 3
+
+
+def covers(term: str, found: set[str]) -> bool:
+    """``term`` or an abbreviation/inflection of it is among ``found`` ("col" covers "colonel").
+
+    One word must be a prefix of the other, the shorter at least three letters long.
+    """
+    if term in found:
+        return True
+    return any(
+        (len(word) >= MIN_PREFIX and term.startswith(word)) or (len(term) >= MIN_PREFIX and word.startswith(term))
+        for word in found
+    )
