@@ -32,12 +32,10 @@ MAX_HISTORY_TURNS = 20
 class Newsdesk:
     """Ingest articles, list them, and answer questions about them."""
 
-    def __init__(self, settings: Settings | None = None) -> None:
+    def __init__(self, settings: Settings | None = None, embeddings: MiniLMEmbeddings | None = None) -> None:
+        """``embeddings`` lets several instances (tests, benchmarks) share one loaded model."""
         self.settings = settings or Settings()
-
-    @cached_property
-    def embeddings(self) -> MiniLMEmbeddings:
-        return MiniLMEmbeddings(batch_size=self.settings.embed_batch_size)
+        self.embeddings = embeddings or MiniLMEmbeddings(batch_size=self.settings.embed_batch_size)
 
     @cached_property
     def store(self) -> ChunkStore:

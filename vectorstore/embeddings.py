@@ -66,7 +66,9 @@ class MiniLMEmbeddings(Embeddings):
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
         from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as transformers_logging
 
+        transformers_logging.disable_progress_bar()  # a "Loading weights" bar on every start is noise
         return SentenceTransformer(str(self.model_dir), device="cpu")
 
     @cached_property

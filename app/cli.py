@@ -1,0 +1,152 @@
+"""The ``newsdesk`` command: a thin typer layer over ``app.service.Newsdesk``.
+
+Contract (CONTRACTS.md): exit 0 on success, 2 on a usage error or bad input,
+with one sentence on stderr that names the file or field, never a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from app.errors import BadInput
+from app.render import render_reply
+from app.service import Newsdesk
+from app.settings import Settings
+from ingest.metadata import ManifestError
+from ingest.outlets import RegistryError
+from ingest.pipeline import FileOutcome, IngestReport
+from vectorstore.embeddings import ModelIntegrityError
+from vectorstore.store import StoreUnavailable
+
+EXIT_BAD_INPUT = 2
+USER_ERRORS = (BadInput, StoreUnavailable, RegistryError, ManifestError, ModelIntegrityError)
+
+cli = typer.Typer(
+    name="newsdesk",
+    help="Ask questions about a collection of news articles; every answer names its outlet and file.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+err = Console(stderr=True)
+
+
+def say(message: str) -> None:
+    """One unwrapped line on stderr (rich would wrap it at 80 columns when piped)."""
+    print(message, file=sys.stderr)
+
+
+def fail(message: str) -> typer.Exit:
+    """Print one sentence to stderr and return the exit to raise."""
+    say(f"newsdesk: {message}")
+    return typer.Exit(EXIT_BAD_INPUT)
+
+
+@contextmanager
+def user_errors() -> Iterator[None]:
+    """Turn bad input anywhere below into the contract's one-line message and exit 2."""
+    try:
+        yield
+    except USER_ERRORS as error:
+        raise fail(getattr(error, "message", str(error))) from None
+
+
+def load_newsdesk() -> Newsdesk:
+    try:
+        return Newsdesk(Settings())
+    except ValidationError as error:
+        problem = error.errors()[0]
+        field = "NEWSDESK_" + "_".join(str(p) for p in problem["loc"]).upper()
+        raise fail(f"setting {field} is invalid: {problem['msg']}") from None
+
+
+@cli.command()
+def ingest(
+    paths: Annotated[list[Path] | None, typer.Argument(help="Files or folders; default: the bundled sample corpus.")] = None,
+    prune: Annotated[bool, typer.Option("--prune", help="Delete stored articles whose files have disappeared.")] = False,
+) -> None:
+    """Load articles into the store; unchanged files are skipped, changed ones replaced."""
+    newsdesk = load_newsdesk()
+    with user_errors():
+        report = _ingest_with_progress(newsdesk, paths or None, prune)
+    _print_report(report, newsdesk.settings.data_dir)
+    if report.skipped:
+        raise typer.Exit(EXIT_BAD_INPUT)
+
+
+def _ingest_with_progress(newsdesk: Newsdesk, paths: list[Path] | None, prune: bool) -> IngestReport:
+    """A progress bar on a terminal; nothing extra when output is piped or under CI."""
+    columns = (TextColumn("ingesting"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TextColumn("{task.description}"))
+    with Progress(*columns, console=err, transient=True, disable=not err.is_terminal) as progress:
+        task = progress.add_task("", total=None)
+
+        def on_file(outcome: FileOutcome) -> None:
+            progress.update(task, advance=1, description=Path(outcome.path).name)
+
+        return newsdesk.ingest(
+            paths, prune=prune, on_start=lambda total: progress.update(task, total=total), on_file=on_file
+        )
+
+
+def _print_report(report: IngestReport, data_dir: Path) -> None:
+    counts = report.counts
+    print(
+        f"{report.files_seen} files seen: {counts['added']} added, {counts['updated']} updated, "
+        f"{counts['unchanged']} unchanged, {counts['skipped']} skipped, {counts['removed']} removed; "
+        f"{report.chunks_written} chunks written to {data_dir}"
+    )
+    for outcome in report.outcomes:
+        if outcome.status == "skipped":
+            say(f"skipped {outcome.path}: {outcome.reason}")
+        for note in outcome.notes:
+            say(f"note: {outcome.path}: {note}")
+
+
+@cli.command()
+def ask(
+    question: Annotated[str, typer.Argument(help="The question.")],
+    history: Annotated[list[str] | None, typer.Option("--history", help="An earlier question, oldest first; repeatable.")] = None,
+    outlet: Annotated[list[str] | None, typer.Option("--outlet", help="Only use articles from this outlet; repeatable.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the answer object as JSON.")] = False,
+) -> None:
+    """Answer one question from the ingested articles."""
+    newsdesk = load_newsdesk()
+    with user_errors():
+        if newsdesk.is_empty():
+            say("The store is empty; ingesting the bundled sample corpus first.")
+            _ingest_with_progress(newsdesk, None, prune=False)
+        answer = newsdesk.ask(question, history or [], outlet or [])
+    print(answer.model_dump_json(indent=2) if as_json else render_reply(answer))
+
+
+@cli.command()
+def sources(as_json: Annotated[bool, typer.Option("--json", help="Print the list as JSON.")] = False) -> None:
+    """List the ingested articles: file, outlet, title, date, chunk count."""
+    newsdesk = load_newsdesk()
+    with user_errors():
+        records = newsdesk.sources()
+    if as_json:
+        print(json.dumps([r.model_dump(mode="json") for r in records], indent=2, ensure_ascii=False))
+        return
+    if not records:
+        say("No articles ingested yet; run `newsdesk ingest`.")
+        return
+    table = Table("file", "outlet", "title", "date", "chunks")
+    for r in records:
+        table.add_row(r.source, r.outlet, r.title or "(no title)", str(r.published or ""), str(r.chunks))
+    Console(width=None if sys.stdout.isatty() else 200).print(table)
+
+
+def main() -> None:
+    cli()
