@@ -28,7 +28,7 @@ def _full_line(*patterns: str) -> re.Pattern[str]:
     return re.compile(r"^\s*(?:" + "|".join(patterns) + r")\s*$", re.IGNORECASE)
 
 
-INLINE_MARKERS = re.compile(r"\[ad_\d+\]", re.IGNORECASE)
+INLINE_MARKERS = re.compile(r"\[ad_\d+\]|^#{1,6}\s+", re.IGNORECASE)  # ad markers, Markdown heading marks
 
 CLUTTER_LINE = _full_line(
     r"[$€£]?\s?\d[\d,.]*\s?[$€£]?",  # donation counters ("2,500 $") and bare vote counts
@@ -44,6 +44,7 @@ CLUTTER_LINE = _full_line(
     r"all rights reserved\.?",
     r"advertisement|sponsored content|story continues below(?: advertisement)?",
     r"source\s+link",  # what remains of "[ad_2]Source link"
+    r"(?:reporting|writing|editing|additional reporting)\s+by\b.{0,200}",  # wire credit lines
     r"(?-i:[A-Z][\w'’&.-]*(?:\s+[\w'’&.-]+){0,3}(?:\s+/\s+[A-Z][\w'’&.-]*(?:\s+[\w'’&.-]+){0,3})+)",  # breadcrumbs
 )
 

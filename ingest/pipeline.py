@@ -147,6 +147,8 @@ class Ingestor:
         fingerprint = file_fingerprint(path.read_bytes(), sidecar, self.signature)
         stored = self.store.catalog.articles().get(path.name)
         if stored and stored.fingerprint == fingerprint:
+            if stored.path != str(path.resolve()):  # moved: remember where it lives now, or --prune would drop it
+                self.store.catalog.commit(stored.model_copy(update={"path": str(path.resolve())}))
             return FileOutcome(str(path), "unchanged", chunks=stored.chunks)
         article = self.builder.build(path, sidecar, fingerprint)
         self.store.replace_article(

@@ -1,0 +1,96 @@
+"""The real ``newsdesk`` console script, run as a user would, against a temp data dir."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+
+import pytest
+
+from conftest import FIXTURES
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory):
+    return tmp_path_factory.mktemp("cli-store")
+
+
+def newsdesk(*args: str, data_dir, **env: str) -> subprocess.CompletedProcess:
+    executable = shutil.which("newsdesk")
+    assert executable, "the newsdesk console script is not installed"
+    environment = {**os.environ, "NEWSDESK_DATA_DIR": str(data_dir), **env}
+    return subprocess.run([executable, *args], capture_output=True, text=True, env=environment, timeout=300)
+
+
+def assert_one_line_error(result: subprocess.CompletedProcess, *fragments: str) -> None:
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    line = result.stderr.strip()
+    assert "\n" not in line and line.startswith("newsdesk: ")
+    for fragment in fragments:
+        assert fragment in line
+
+
+def test_ask_on_an_empty_store_ingests_the_sample_corpus_first(data_dir):
+    result = newsdesk("ask", "Who ordered the evacuation of US diplomats from Basra?", "--json", data_dir=data_dir)
+    assert result.returncode == 0, result.stderr
+    assert "ingesting the bundled sample corpus" in result.stderr
+    answer = json.loads(result.stdout)
+    assert answer["citations"][0]["source"] == "003_7a30f19d73eded28.txt"
+    assert answer["citations"][0]["outlet"] == "unknown"
+
+
+def test_ask_prints_reply_with_sources_and_follows_up(data_dir):
+    result = newsdesk(
+        "ask", "What reason did he give for it?", "--history", "Who ordered the evacuation of US diplomats from Basra?",
+        data_dir=data_dir,
+    )
+    assert result.returncode == 0, result.stderr
+    reply, sources = result.stdout.split("\nSources:\n")
+    assert "threat" in reply.lower()
+    assert sources.splitlines()[0].startswith("[1] ") and ".txt" in sources
+
+
+def test_sources_json_and_reingest_summary(data_dir):
+    listed = json.loads(newsdesk("sources", "--json", data_dir=data_dir).stdout)
+    assert [(r["source"], r["outlet"], r["chunks"] > 0) for r in listed][:2] == [
+        ("000_241feade111a06cc.txt", "Press TV", True),
+        ("001_1efb1abfaaf2b239.txt", "SouthFront", True),
+    ]
+    again = newsdesk("ingest", data_dir=data_dir)
+    assert again.returncode == 0
+    assert again.stdout.startswith("5 files seen: 0 added, 0 updated, 5 unchanged, 0 skipped, 0 removed; 0 chunks written")
+
+
+def test_ingest_with_a_bad_file_exits_2_after_ingesting_the_rest(tmp_path, data_dir):
+    (tmp_path / "empty.txt").write_text("")
+    shutil.copy(FIXTURES / "articles" / "wire_dateline.txt", tmp_path)
+    result = newsdesk("ingest", str(tmp_path), data_dir=data_dir)
+    assert result.returncode == 2
+    assert "1 added" in result.stdout and "1 skipped" in result.stdout
+    assert f"skipped {tmp_path / 'empty.txt'}: the file is empty" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "fragments"),
+    [
+        (("ask", "x" * 102_400), {}, ("the question is 102400 characters long",)),
+        (("ask", "Why?", "--outlet", "Nowhere Gazette"), {}, ("unknown outlet 'Nowhere Gazette'",)),
+        (("sources",), {"NEWSDESK_TOP_K": "many"}, ("NEWSDESK_TOP_K",)),
+    ],
+    ids=["huge-question", "unknown-outlet", "bad-setting"],
+)
+def test_bad_input_is_one_line_and_exit_2(data_dir, args, env, fragments):
+    assert_one_line_error(newsdesk(*args, data_dir=data_dir, **env), *fragments)
+
+
+def test_unwritable_data_dir(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    assert_one_line_error(newsdesk("sources", data_dir=blocker / "store"), "cannot write to the data dir")
+
+
+def test_usage_error_exits_2(data_dir):
+    assert newsdesk("ask", data_dir=data_dir).returncode == 2
