@@ -33,6 +33,7 @@ class FileOutcome:
     reason: str = ""
     chunks: int = 0
     notes: list[str] = field(default_factory=list)
+    is_file: bool = True  # False for a folder without articles or a path that does not exist
 
 
 @dataclass
@@ -45,7 +46,7 @@ class IngestReport:
 
     @property
     def files_seen(self) -> int:
-        return sum(1 for outcome in self.outcomes if outcome.status != "removed")
+        return sum(1 for outcome in self.outcomes if outcome.is_file and outcome.status != "removed")
 
     @property
     def chunks_written(self) -> int:
@@ -70,12 +71,14 @@ def discover(paths: Iterable[Path]) -> tuple[list[Path], list[FileOutcome]]:
                 p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in ARTICLE_SUFFIXES and not p.name.startswith(".")
             )
             if not found:
-                problems.append(FileOutcome(str(path), "skipped", "the folder holds no .txt, .md or .html articles"))
+                problems.append(
+                    FileOutcome(str(path), "skipped", "the folder holds no .txt, .md or .html articles", is_file=False)
+                )
             files.extend(found)
         elif path.is_file():
             files.append(path)
         else:
-            problems.append(FileOutcome(str(path), "skipped", "no such file or folder"))
+            problems.append(FileOutcome(str(path), "skipped", "no such file or folder", is_file=False))
     return files, problems
 
 

@@ -119,6 +119,7 @@ def test_bad_files_are_skipped_with_reasons_and_the_rest_ingests(make_newsdesk, 
         "no_articles": "the folder holds no .txt, .md or .html articles",
         "missing.txt": "no such file or folder",
     }
+    assert report.files_seen == 6  # the empty folder and the missing path are not files
     latin = next(o for o in report.outcomes if o.path.endswith("latin1.txt"))
     assert latin.status == "added" and "Windows-1252" in latin.notes[0]
     after = {r.source: r for r in newsdesk.sources()}
