@@ -20,6 +20,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from app.errors import BadInput
+from app.evaluation import run_question_set
+from app.questionset import QuestionSetError, load_question_set
+from app.reports import WRITERS, build_report, compare_to_baseline, write_report
 from app.render import render_reply
 from app.service import Newsdesk
 from app.settings import Settings
@@ -29,8 +32,9 @@ from ingest.pipeline import FileOutcome, IngestReport
 from vectorstore.embeddings import ModelIntegrityError
 from vectorstore.store import StoreUnavailable
 
+EXIT_FAILED_CHECK = 1
 EXIT_BAD_INPUT = 2
-USER_ERRORS = (BadInput, StoreUnavailable, RegistryError, ManifestError, ModelIntegrityError)
+USER_ERRORS = (BadInput, StoreUnavailable, RegistryError, ManifestError, ModelIntegrityError, QuestionSetError)
 
 cli = typer.Typer(
     name="newsdesk",
@@ -146,6 +150,66 @@ def sources(as_json: Annotated[bool, typer.Option("--json", help="Print the list
     for r in records:
         table.add_row(r.source, r.outlet, r.title or "(no title)", str(r.published or ""), str(r.chunks))
     Console(width=None if sys.stdout.isatty() else 200).print(table)
+
+
+@cli.command(name="eval")
+def evaluate(
+    questions: Annotated[Path, typer.Argument(help="A question set (YAML, CONTRACTS.md format).")],
+    output: Annotated[list[Path] | None, typer.Option("-o", "--output", help="Report file: .json, .csv or .xml (JUnit); repeatable.")] = None,
+    fail_under: Annotated[float, typer.Option("--fail-under", min=0.0, max=1.0, help="Exit 1 when the pass rate is below this.")] = 0.0,
+    baseline: Annotated[Path | None, typer.Option("--baseline", help="An earlier JSON report to compare against.")] = None,
+) -> None:
+    """Run a question set offline and report pass rate, retrieval and citation metrics."""
+    newsdesk = load_newsdesk()
+    with user_errors():
+        question_set = load_question_set(questions)
+        for path in output or []:
+            if path.suffix.lower() not in WRITERS:
+                raise BadInput(f"report {path}: format '{path.suffix}' is not supported; use {', '.join(WRITERS)}")
+        old = _read_baseline(baseline) if baseline else None
+        if newsdesk.is_empty():
+            say("The store is empty; ingesting the bundled sample corpus first.")
+            _ingest_with_progress(newsdesk, None, prune=False)
+        with Progress(TextColumn("evaluating"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                      console=err, transient=True, disable=not err.is_terminal) as progress:
+            task = progress.add_task("", total=len(question_set.cases))
+            run = run_question_set(newsdesk, question_set, on_case=lambda _: progress.advance(task))
+        report = build_report(newsdesk, run, questions)
+        if old is not None:
+            report["baseline"] = compare_to_baseline(report, old)
+        for path in output or []:
+            write_report(report, path)
+    summary = report["scored"]["summary"]
+    _print_eval_summary(summary, report)
+    if summary["pass_rate"] < fail_under:
+        say(f"pass rate {summary['pass_rate']:.3f} is below --fail-under {fail_under}")
+        raise typer.Exit(EXIT_FAILED_CHECK)
+
+
+def _read_baseline(path: Path) -> dict:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as error:
+        raise BadInput(f"cannot read baseline report {path}: {error}") from None
+
+
+def _print_eval_summary(summary: dict, report: dict) -> None:
+    k_metric = next(key for key in summary if key.startswith("hit@"))
+    abstention = summary["abstention"]
+    latency = report["timings"]["latency_ms"]
+    print(f"{summary['passed']}/{summary['cases']} cases passed (pass rate {summary['pass_rate']:.3f})")
+    print(f"{k_metric} {summary[k_metric]:.3f}, MRR {summary['mrr']:.3f}, citation validity {summary['citation_validity']:.3f} "
+          f"over {summary['citations']} citations")
+    print(f"abstention accuracy {abstention['accuracy']:.3f} ({abstention['correct_refusals']} correct refusals, "
+          f"{abstention['wrong_refusals']} wrong refusals, {abstention['missed_refusals']} missed)")
+    print(f"latency p50 {latency['p50']:.0f} ms, p95 {latency['p95']:.0f} ms")
+    for case in report["scored"]["cases"]:
+        if not case["passed"]:
+            reasons = "; ".join(f"{c['name']}: {c['reason']}" for c in case["checks"] if not c["passed"])
+            print(f"FAIL {case['id']}: {reasons}")
+    if "baseline" in report:
+        print(f"against baseline: newly failing {report['baseline']['newly_failing']}, "
+              f"newly passing {report['baseline']['newly_passing']}")
 
 
 def main() -> None:

@@ -69,12 +69,29 @@ class QuestionSetError(Exception):
 
 def load_question_set(path: Path) -> QuestionSet:
     try:
-        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+        text = Path(path).read_text(encoding="utf-8")
+        data = yaml.safe_load(text)
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-        raise QuestionSetError(f"cannot read question set {path}: {exc}") from exc
+        raise QuestionSetError(f"cannot read question set {path}: {' '.join(str(exc).split())}") from exc
     try:
         return QuestionSet.model_validate(data)
     except ValidationError as exc:
         error = exc.errors()[0]
         where = ".".join(str(part) for part in error["loc"])
-        raise QuestionSetError(f"question set {path}: {where}: {error['msg']}") from exc
+        raise QuestionSetError(f"question set {path}{_case_and_line(text, data, error['loc'])}: {where}: {error['msg']}") from exc
+
+
+def _case_and_line(text: str, data: object, loc: tuple) -> str:
+    """", case 'x', line N" for an error inside ``cases``, so the author can find it."""
+    if len(loc) < 2 or loc[0] != "cases" or not isinstance(loc[1], int):
+        return ""
+    raw = data["cases"][loc[1]] if isinstance(data, dict) else None
+    case_id = raw.get("id") if isinstance(raw, dict) else None
+    node = yaml.compose(text)
+    for part in loc:
+        if isinstance(node, yaml.MappingNode):
+            node = next((v for k, v in node.value if k.value == part), node)
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
+            node = node.value[part]
+    label = f", case '{case_id}'" if case_id else f", case #{loc[1] + 1}"
+    return f"{label}, line {node.start_mark.line + 1}"
