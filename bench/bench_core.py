@@ -24,6 +24,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from app.evaluation import percentile
 from app.questionset import load_question_set
 from app.service import Newsdesk
 from app.settings import Settings
@@ -31,11 +32,6 @@ from ingest import sample_corpus_dir
 from vectorstore.embeddings import MiniLMEmbeddings
 
 QUESTIONS = Path(__file__).resolve().parent.parent / "tests" / "data" / "questions.yaml"
-
-
-def percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
 
 
 def make_corpus(folder: Path, copies: int) -> None:
