@@ -155,7 +155,7 @@ def sources(as_json: Annotated[bool, typer.Option("--json", help="Print the list
 @cli.command(name="eval")
 def evaluate(
     questions: Annotated[Path, typer.Argument(help="A question set (YAML, CONTRACTS.md format).")],
-    output: Annotated[list[Path] | None, typer.Option("-o", "--output", help="Report file: .json, .csv or .xml (JUnit); repeatable.")] = None,
+    output: Annotated[list[Path] | None, typer.Option("-o", "--output", help="Report file: .json, .csv, .xml (JUnit) or .html; repeatable.")] = None,
     fail_under: Annotated[float, typer.Option("--fail-under", min=0.0, max=1.0, help="Exit 1 when the pass rate is below this.")] = 0.0,
     baseline: Annotated[Path | None, typer.Option("--baseline", help="An earlier JSON report to compare against.")] = None,
 ) -> None:

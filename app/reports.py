@@ -1,4 +1,4 @@
-"""Evaluation reports: one report dict, written as JSON, CSV or JUnit XML by file extension.
+"""Evaluation reports: one report dict, written as JSON, CSV, JUnit XML or HTML by file extension.
 
 The report has three blocks. ``scored`` holds what the assistant got right
 and wrong, identical between runs on the same inputs. ``provenance`` records
@@ -16,6 +16,7 @@ import xml.etree.ElementTree as ET
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
+from app.report_html import to_html
 from app.evaluation import CaseResult, EvalRun, corpus_fingerprint, reciprocal_rank, summarize, timings
 from app.service import Newsdesk
 from ingest.chunking import TIKTOKEN_ENCODING
@@ -52,6 +53,7 @@ def provenance(newsdesk: Newsdesk, question_set_path: Path) -> dict:
     settings = newsdesk.settings.model_dump(mode="json", exclude=MACHINE_SPECIFIC_SETTINGS)
     return {
         "corpus_fingerprint": corpus_fingerprint(newsdesk),
+        "question_set": Path(question_set_path).name,
         "question_set_sha256": hashlib.sha256(Path(question_set_path).read_bytes()).hexdigest(),
         "settings": settings,
         "models": {"embedding": newsdesk.embeddings.model_id, "tokenizer": TIKTOKEN_ENCODING, "backend": newsdesk.settings.llm},
@@ -115,7 +117,7 @@ def to_junit(report: dict) -> str:
     return ET.tostring(suite, encoding="unicode", xml_declaration=True) + "\n"
 
 
-WRITERS = {".json": to_json, ".csv": to_csv, ".xml": to_junit}
+WRITERS = {".json": to_json, ".csv": to_csv, ".xml": to_junit, ".html": to_html}
 
 
 def write_report(report: dict, path: Path) -> None:

@@ -1,4 +1,4 @@
-"""Shared fixtures: the real embedding model, loaded once, and real Chroma stores in temp dirs."""
+"""Shared fixtures: the real embedding model, real Chroma stores in temp dirs, and a real headless Chromium."""
 
 from __future__ import annotations
 
@@ -13,6 +13,13 @@ from vectorstore.embeddings import MiniLMEmbeddings
 
 FIXTURES = Path(__file__).parent / "fixtures"
 DATA = Path(__file__).parent / "data"
+
+CHROMIUM = "/usr/bin/chromium"
+# Without the background-networking flags Chromium keeps trying to reach Google, which this offline machine refuses.
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync",
+]
 
 # Nothing in the suite may reach a hub; fail loudly instead of downloading.
 os.environ["HF_HUB_OFFLINE"] = "1"
@@ -42,3 +49,40 @@ def sample_newsdesk(tmp_path_factory, embeddings) -> Newsdesk:
     report = newsdesk.ingest()
     assert report.counts["added"] == 5, report.outcomes
     return newsdesk
+
+
+def pytest_addoption(parser) -> None:
+    parser.addoption(
+        "--screenshots", default=None, metavar="DIR",
+        help="Write the browser tests' full-page screenshots here (the README's are in docs/screenshots).",
+    )
+
+
+@pytest.fixture(scope="session")
+def screenshot_dir(request, tmp_path_factory) -> Path:
+    """Where browser tests save PNGs: a temp dir unless ``--screenshots DIR`` is given."""
+    chosen = request.config.getoption("--screenshots")
+    folder = Path(chosen) if chosen else tmp_path_factory.mktemp("screenshots")
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Debian's Chromium, headless, driven by Playwright (which never downloads a browser of its own here)."""
+    from playwright.sync_api import sync_playwright
+
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing; install Debian's chromium package (.ci/run does)")
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def page(browser):
+    """A fresh browser context per test, so cookies and storage never leak between tests."""
+    context = browser.new_context(viewport={"width": 1200, "height": 900})
+    yield context.new_page()
+    context.close()
