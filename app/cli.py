@@ -212,5 +212,25 @@ def _print_eval_summary(summary: dict, report: dict) -> None:
               f"newly passing {report['baseline']['newly_passing']}")
 
 
+@cli.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on; 0.0.0.0 exposes it to the network.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port for the UI and the API.")] = 7860,
+) -> None:
+    """Start the chat UI (/), the HTTP API (/api) and the embed page (/embed) on one port."""
+    from app.server import serve as run_server, warm_up
+
+    newsdesk = load_newsdesk()
+    with user_errors():
+        if newsdesk.is_empty():
+            say("The store is empty; ingesting the bundled sample corpus first.")
+            _ingest_with_progress(newsdesk, None, prune=False)
+        warm_up(newsdesk)
+        records = newsdesk.sources()
+        say(f"newsdesk: {len(records)} articles loaded; chat UI at http://{host}:{port}/ "
+            f"(API /api/ask, embed page /embed); Ctrl-C stops")
+        run_server(newsdesk, host, port)
+
+
 def main() -> None:
     cli()

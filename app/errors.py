@@ -13,3 +13,7 @@ class BadInput(Exception):
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
+
+
+class TooLarge(BadInput):
+    """Input over a size limit; the HTTP API answers it with 413 rather than 422."""

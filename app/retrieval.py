@@ -10,6 +10,7 @@ filling up by rank, so one outlet's framing never crowds out the others.
 from __future__ import annotations
 
 import math
+import threading
 from dataclasses import dataclass
 
 import numpy as np
@@ -32,41 +33,52 @@ class Evidence:
         return self.chunk.metadata["outlet"]
 
 
+@dataclass(frozen=True)
+class _Bm25Snapshot:
+    """The committed chunks and their BM25 index, swapped in as one object so readers never mix two versions."""
+
+    key: tuple[str, ...] | None
+    chunks: list[StoredChunk]
+    bm25: BM25Okapi | None
+
+
 class Bm25Index:
-    """BM25 over every committed chunk, rebuilt only when the committed set changes."""
+    """BM25 over every committed chunk, rebuilt only when the committed set changes (thread-safe)."""
 
     def __init__(self, store: ChunkStore) -> None:
         self.store = store
-        self._key: tuple[str, ...] | None = None
-        self._chunks: list[StoredChunk] = []
-        self._bm25: BM25Okapi | None = None
+        self._snapshot = _Bm25Snapshot(key=None, chunks=[], bm25=None)
+        self._rebuild_lock = threading.Lock()
 
     def search(self, question: str, k: int, outlets: list[str] | None) -> list[StoredChunk]:
-        self._refresh()
+        snapshot = self._current()
         query = terms(question)
-        if self._bm25 is None or not query:
+        if snapshot.bm25 is None or not query:
             return []
-        scores = self._bm25.get_scores(query)
+        scores = snapshot.bm25.get_scores(query)
         order = np.argsort(-scores, kind="stable")
-        hits = [self._chunks[i] for i in order if scores[i] > 0]
+        hits = [snapshot.chunks[i] for i in order if scores[i] > 0]
         return [c for c in hits if not outlets or c.metadata["outlet"] in outlets][:k]
 
     def idf(self, term: str) -> float:
         """How rare a folded term is in the committed corpus; a term it never uses is rarest."""
-        self._refresh()
-        if self._bm25 is None:
+        snapshot = self._current()
+        if snapshot.bm25 is None:
             return 1.0
-        unseen = math.log((len(self._chunks) + 0.5) / 0.5)  # BM25Okapi's idf at document frequency 0
-        return max(self._bm25.idf.get(term, unseen), 0.0) + 0.1
+        unseen = math.log((len(snapshot.chunks) + 0.5) / 0.5)  # BM25Okapi's idf at document frequency 0
+        return max(snapshot.bm25.idf.get(term, unseen), 0.0) + 0.1
 
-    def _refresh(self) -> None:
+    def _current(self) -> _Bm25Snapshot:
         where = self.store.committed_filter()
         key = tuple(sorted(where["version"]["$in"])) if where else ()
-        if key == self._key:
-            return
-        self._chunks = list(self.store.iter_chunks(where)) if where else []
-        self._bm25 = BM25Okapi([terms(c.text) or ["_"] for c in self._chunks]) if self._chunks else None
-        self._key = key
+        if key == self._snapshot.key:
+            return self._snapshot
+        with self._rebuild_lock:  # one thread rebuilds; the others wait for its result
+            if key != self._snapshot.key:
+                chunks = list(self.store.iter_chunks(where)) if where else []
+                bm25 = BM25Okapi([terms(c.text) or ["_"] for c in chunks]) if chunks else None
+                self._snapshot = _Bm25Snapshot(key=key, chunks=chunks, bm25=bm25)
+            return self._snapshot
 
 
 class HybridRetriever:

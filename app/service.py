@@ -12,7 +12,7 @@ from functools import cached_property
 from pathlib import Path
 
 from app.chain import build_answer_chain
-from app.errors import BadInput
+from app.errors import BadInput, TooLarge
 from app.extractive import ExtractiveAnswerer
 from app.retrieval import HybridRetriever
 from app.schemas import Answer
@@ -87,7 +87,7 @@ class Newsdesk:
         history = history or []
         self._check_text(question, "question")
         if len(history) > MAX_HISTORY_TURNS:
-            raise BadInput(f"history has {len(history)} turns; the limit is {MAX_HISTORY_TURNS}")
+            raise TooLarge(f"history has {len(history)} turns; the limit is {MAX_HISTORY_TURNS}")
         for turn in history:
             self._check_text(turn, "history turn")
         return self.chain.invoke({"question": question, "history": history, "outlets": self.resolve_outlets(outlets or [])})
@@ -97,7 +97,7 @@ class Newsdesk:
         if not text or not text.strip():
             raise BadInput(f"the {what} is empty")
         if len(text) > limit:
-            raise BadInput(f"the {what} is {len(text)} characters long; the limit is {limit} (NEWSDESK_MAX_QUESTION_CHARS)")
+            raise TooLarge(f"the {what} is {len(text)} characters long; the limit is {limit} (NEWSDESK_MAX_QUESTION_CHARS)")
 
     def resolve_outlets(self, names: list[str]) -> list[str]:
         """Canonical names of ingested outlets; an unknown one is a ``BadInput`` that lists the known ones."""

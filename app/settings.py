@@ -8,11 +8,12 @@ ingest and vector-store code usable as a library and easy to test.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
 from platformdirs import user_data_dir
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
 def default_data_dir() -> Path:
@@ -52,3 +53,31 @@ class Settings(BaseSettings):
     )
     max_question_chars: int = Field(default=2000, ge=10, description="Longer questions are refused.")
     llm: Literal["extractive"] = Field(default="extractive", description="Answer backend.")
+
+    # Server
+    allowed_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Comma-separated origins (scheme://host[:port]) allowed to call the API and frame the widget.",
+    )
+    ui_concurrency: int = Field(
+        default=2, ge=1, le=64, description="Chat answers computed at once; answering is CPU-bound, so match the cores."
+    )
+    max_request_kb: int = Field(default=256, ge=1, description="Larger HTTP request bodies are refused with 413.")
+
+    @field_validator("allowed_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: object) -> object:
+        """``https://a.example, https://b.example`` → a list of normalised origins."""
+        if isinstance(value, str):
+            value = [part for part in value.split(",") if part.strip()]
+        if isinstance(value, list):
+            return [_origin(str(part)) for part in value]
+        return value
+
+
+def _origin(text: str) -> str:
+    """``scheme://host[:port]`` without a path; anything else is a configuration error."""
+    parts = urlsplit(text.strip())
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.path not in ("", "/") or parts.query:
+        raise ValueError(f"'{text.strip()}' is not an origin like https://news.example.org")
+    return f"{parts.scheme}://{parts.netloc}".lower()

@@ -86,3 +86,25 @@ def page(browser):
     context = browser.new_context(viewport={"width": 1200, "height": 900})
     yield context.new_page()
     context.close()
+
+
+@pytest.fixture(scope="session")
+def other_sites(tmp_path_factory):
+    """Two outside origins: the first is allowed by the sample server's settings, the second is not."""
+    from live_server import StaticSite, free_port
+
+    sites = [StaticSite.start(tmp_path_factory.mktemp(f"site{i}"), free_port()) for i in range(2)]
+    yield sites
+    for site in sites:
+        site.stop()
+
+
+@pytest.fixture(scope="session")
+def sample_server(tmp_path_factory, other_sites):
+    """``newsdesk serve`` on an empty data dir (it ingests the sample corpus), allowing the first other site."""
+    from live_server import NewsdeskServer
+
+    folder = tmp_path_factory.mktemp("sample-server")
+    server = NewsdeskServer.start(folder / "data", folder / "serve.log", NEWSDESK_ALLOWED_ORIGINS=other_sites[0].origin)
+    yield server
+    server.stop()

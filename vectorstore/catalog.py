@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+import threading
 from datetime import date
 from pathlib import Path
 
@@ -45,20 +46,26 @@ class ArticleRecord(BaseModel):
 
 
 class Catalog:
-    """Committed articles keyed by source; reloaded from disk when another process changed it."""
+    """Committed articles keyed by source; reloaded from disk when another process changed it.
+
+    The server reads it from many threads, so the in-memory copy and the file
+    stamp it belongs to change together under one lock.
+    """
 
     def __init__(self, data_dir: Path) -> None:
         self.path = Path(data_dir) / CATALOG_FILE
         self._articles: dict[str, ArticleRecord] = {}
         self._loaded_stamp: tuple[int, int] | None = None
+        self._lock = threading.Lock()
 
     def articles(self) -> dict[str, ArticleRecord]:
         """The current committed articles (a fresh read if the file changed)."""
-        stamp = self._stamp()
-        if stamp != self._loaded_stamp:
-            self._articles = self._read()
-            self._loaded_stamp = stamp
-        return dict(self._articles)
+        with self._lock:
+            stamp = self._stamp()
+            if stamp != self._loaded_stamp:
+                self._articles = self._read()
+                self._loaded_stamp = stamp
+            return dict(self._articles)
 
     def commit(self, record: ArticleRecord) -> None:
         """Make ``record`` the committed version of its article."""
@@ -99,5 +106,6 @@ class Catalog:
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
-        self._articles = articles
-        self._loaded_stamp = self._stamp()
+        with self._lock:
+            self._articles = articles
+            self._loaded_stamp = self._stamp()

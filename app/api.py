@@ -1,0 +1,62 @@
+"""The JSON API of CONTRACTS.md: ``POST /api/ask``, ``GET /api/sources``, ``GET /api/health``.
+
+Request bodies are pydantic models, so a malformed body is a 422 before any
+work is done; ``app.server`` turns FastAPI's error list into one readable
+sentence. The routes call the same ``Newsdesk`` as the CLI and the chat UI,
+so all three give the same answers and citations.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, HTTPException, status
+from pydantic import BaseModel, ConfigDict, Field
+
+from app.errors import BadInput, TooLarge
+from app.schemas import Answer
+from app.service import Newsdesk
+from vectorstore.catalog import ArticleRecord
+from vectorstore.store import StoreUnavailable
+
+
+class AskRequest(BaseModel):
+    """The body of ``POST /api/ask``; unknown keys are refused so typos do not pass silently."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    question: str = Field(description="The question to answer.")
+    history: list[str] = Field(default_factory=list, description="Earlier questions of the conversation, oldest first.")
+    outlets: list[str] = Field(default_factory=list, description="Only answer from these outlets; empty means all.")
+
+
+class Health(BaseModel):
+    status: str
+    articles: int
+    chunks: int
+
+
+def build_api_router(newsdesk: Newsdesk) -> APIRouter:
+    router = APIRouter(prefix="/api", tags=["newsdesk"])
+
+    @router.post("/ask", response_model=Answer, responses={413: {"description": "Question or history too long."}})
+    def ask(request: AskRequest) -> Answer:
+        """Answer a question; the reply cites outlet and file for each claim, or abstains."""
+        try:
+            return newsdesk.ask(request.question, request.history, request.outlets)
+        except TooLarge as error:
+            raise HTTPException(status.HTTP_413_REQUEST_ENTITY_TOO_LARGE, error.message) from None
+        except BadInput as error:
+            raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, error.message) from None
+        except StoreUnavailable as error:
+            raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, str(error)) from None
+
+    @router.get("/sources", response_model=list[ArticleRecord])
+    def sources() -> list[ArticleRecord]:
+        """The ingested articles, as ``newsdesk sources --json`` prints them."""
+        return newsdesk.sources()
+
+    @router.get("/health", response_model=Health)
+    def health() -> Health:
+        records = newsdesk.sources()
+        return Health(status="ok", articles=len(records), chunks=sum(r.chunks for r in records))
+
+    return router

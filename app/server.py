@@ -1,0 +1,81 @@
+"""``newsdesk serve``: one FastAPI app on one port with the JSON API, the embed page and the Gradio UI.
+
+Routes (CONTRACTS.md): ``/api/*`` (``app.api``), ``/embed`` (how to put the
+chat on another site, with the live widget), ``/gradio.js`` (Gradio's own
+web-component loader, served locally because the usual CDN copy is not
+reachable offline), and the chat UI mounted at ``/``. ``app.http_policy``
+wraps all of it, so the Gradio routes obey the same allowed origins as the API.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import gradio as gr
+import uvicorn
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
+from jinja2 import Environment, PackageLoader, select_autoescape
+
+from app.api import build_api_router
+from app.http_policy import BodySizeLimit, OriginPolicy
+from app.service import Newsdesk
+from app.ui import CSS, build_ui
+
+GRADIO_LOADER = Path(gr.__file__).parent / "templates" / "frontend" / "gradio.js"
+WARM_UP_QUESTION = "What happened?"
+
+_pages = Environment(loader=PackageLoader("app", "templates"), autoescape=select_autoescape(["html"]))
+
+
+def readable_validation_error(_: Request, error: RequestValidationError) -> JSONResponse:
+    """FastAPI's error list, plus one sentence a person can act on (the list stays under ``errors``)."""
+    problems = []
+    for item in error.errors():
+        where = ".".join(str(part) for part in item["loc"] if part != "body") or "body"
+        problems.append(f"{where}: {item['msg']}")
+    message = "invalid request: " + "; ".join(problems)
+    return JSONResponse(status_code=422, content={"detail": message, "errors": [
+        {"loc": list(item["loc"]), "msg": item["msg"], "type": item["type"]} for item in error.errors()
+    ]})
+
+
+def create_app(newsdesk: Newsdesk) -> FastAPI:
+    settings = newsdesk.settings
+    app = FastAPI(title="newsdesk", summary="Cited answers about a collection of news articles.", docs_url="/api/docs",
+                  openapi_url="/api/openapi.json", redoc_url=None)
+    app.add_exception_handler(RequestValidationError, readable_validation_error)
+    app.include_router(build_api_router(newsdesk))
+
+    @app.get("/embed", response_class=HTMLResponse, include_in_schema=False)
+    def embed(request: Request) -> HTMLResponse:
+        base = str(request.base_url).rstrip("/")
+        page = _pages.get_template("embed.html").render(base=base, allowed_origins=settings.allowed_origins)
+        return HTMLResponse(page)
+
+    @app.get("/gradio.js", include_in_schema=False)
+    def gradio_loader() -> FileResponse:
+        return FileResponse(GRADIO_LOADER, media_type="text/javascript")
+
+    demo = build_ui(newsdesk)
+    demo.queue(default_concurrency_limit=settings.ui_concurrency, max_size=64)
+    # CORS headers for the allowed origins; Gradio adds none of its own when the parent app has this middleware.
+    app.add_middleware(CORSMiddleware, allow_origins=settings.allowed_origins, allow_methods=["GET", "POST"],
+                       allow_headers=["*"], allow_credentials=False)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_kb * 1024)
+    app.add_middleware(OriginPolicy, allowed_origins=settings.allowed_origins)
+    theme = gr.themes.Default(font=["system-ui", "sans-serif"], font_mono=["ui-monospace", "monospace"])
+    return gr.mount_gradio_app(app, demo, path="/", footer_links=["api"], run_history=False, ssr_mode=False,
+                               theme=theme, css=CSS)
+
+
+def warm_up(newsdesk: Newsdesk) -> None:
+    """Load the model and build the indexes before the first visitor, so no one waits ~10 s."""
+    newsdesk.ask(WARM_UP_QUESTION)
+
+
+def serve(newsdesk: Newsdesk, host: str, port: int) -> None:
+    app = create_app(newsdesk)
+    uvicorn.run(app, host=host, port=port, log_level="warning", proxy_headers=True)

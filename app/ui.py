@@ -1,0 +1,113 @@
+"""The Gradio chat UI: a chat with streamed, cited replies, an outlet filter and the list of articles.
+
+It calls the same ``Newsdesk.ask`` as the CLI and the HTTP API. The chat
+function is a generator, so replies stream; Gradio's queue runs at most
+``NEWSDESK_UI_CONCURRENCY`` answers at once, because answering is CPU-bound
+and more parallel work than cores only makes every reply slower.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import gradio as gr
+
+from app.chat_messages import inert_markdown, streamed_reply
+from app.errors import BadInput
+from app.service import MAX_HISTORY_TURNS, Newsdesk
+from vectorstore.catalog import ArticleRecord
+from vectorstore.store import StoreUnavailable
+
+CHAT_API_NAME = "ask"
+EXAMPLE_COUNT = 3
+ARTICLE_COLUMNS = ["outlet", "title", "file", "date"]
+CSS = """
+#newsdesk-chat { min-height: 420px; }
+@media (max-width: 640px) { .gradio-container { padding: 4px !important; } }
+"""
+
+
+def message_text(content: object) -> str:
+    """The text of a history message: Gradio sends a string or a list of typed parts."""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return " ".join(message_text(part) for part in content)
+    if isinstance(content, dict):
+        return str(content.get("text", ""))
+    return ""
+
+
+def earlier_questions(history: list[dict]) -> list[str]:
+    """The user's earlier turns, oldest first: what follow-up questions are condensed with."""
+    questions = [message_text(m.get("content")) for m in history if m.get("role") == "user"]
+    return [q for q in questions if q.strip()][-MAX_HISTORY_TURNS:]
+
+
+def example_questions(records: list[ArticleRecord]) -> list[str]:
+    """Clickable starters made from the loaded articles' titles, one per outlet where possible."""
+    by_outlet: dict[str, ArticleRecord] = {}
+    for record in records:
+        if record.title:
+            by_outlet.setdefault(record.outlet, record)
+    examples = []
+    for outlet, record in list(by_outlet.items())[:EXAMPLE_COUNT]:
+        topic = record.title.split(":")[0].split(",")[0].strip()
+        who = "do the articles" if outlet == "unknown" else f"does {outlet}"
+        examples.append(f"What {who} report about {topic}?")
+    return examples
+
+
+def article_rows(records: list[ArticleRecord]) -> list[list[str]]:
+    return [[r.outlet, r.title or "(no title)", r.source, str(r.published or "")] for r in records]
+
+
+def build_ui(newsdesk: Newsdesk) -> gr.Blocks:
+    records = newsdesk.sources()
+    outlets = sorted({r.outlet for r in records})
+
+    def respond(message: str, history: list[dict], chosen_outlets: list[str] | None) -> Iterator[list[gr.ChatMessage]]:
+        yield [gr.ChatMessage(content="", metadata={"title": "Searching the articles…", "status": "pending"})]
+        try:
+            answer = newsdesk.ask(message, earlier_questions(history), chosen_outlets or [])
+        except (BadInput, StoreUnavailable) as error:
+            yield [gr.ChatMessage(content="⚠️ " + inert_markdown(getattr(error, "message", str(error))))]
+            return
+        yield from streamed_reply(answer)
+
+    def refresh() -> tuple[dict, list[list[str]]]:
+        """Re-read the catalog on page load, so articles ingested while serving appear."""
+        current = newsdesk.sources()
+        choices = sorted({r.outlet for r in current})
+        return gr.update(choices=choices), article_rows(current)
+
+    with gr.Blocks(title="newsdesk", fill_height=True, analytics_enabled=False) as demo:
+        gr.Markdown(
+            "## newsdesk\nAsk about the loaded news articles. Every claim names the outlet and the article file it "
+            "comes from; when the articles do not answer, the reply says so."
+        )
+        outlet_filter = gr.CheckboxGroup(
+            choices=outlets, label="Only answer from these outlets (none ticked: all outlets)", elem_id="outlet-filter"
+        )
+        chatbot = gr.Chatbot(
+            elem_id="newsdesk-chat", label="newsdesk", sanitize_html=True, render_markdown=True, allow_tags=False,
+            latex_delimiters=[], group_consecutive_messages=True, height="60vh", buttons=["copy"],
+        )
+        gr.ChatInterface(
+            respond,
+            chatbot=chatbot,
+            textbox=gr.Textbox(placeholder="Ask a question about the articles…", elem_id="question", submit_btn=True, stop_btn=True),
+            additional_inputs=[outlet_filter],
+            # ``None`` for the outlet filter keeps the examples as buttons inside the empty chat.
+            examples=[[q, None] for q in example_questions(records)] or None,
+            run_examples_on_click=True,
+            api_name=CHAT_API_NAME,
+            fill_height=True,
+            autofocus=False,
+        )
+        with gr.Accordion(f"Loaded articles ({len(records)})", open=False, elem_id="articles"):
+            table = gr.Dataframe(
+                value=article_rows(records), headers=ARTICLE_COLUMNS, datatype=["str"] * 4, interactive=False, wrap=True,
+            )
+        demo.load(refresh, outputs=[outlet_filter, table], api_visibility="private")
+    return demo

@@ -1,0 +1,98 @@
+"""Real servers for the HTTP and browser tests: ``newsdesk serve`` in a subprocess, and a static 'other site'.
+
+Both listen on 127.0.0.1 only, on free ports picked at start.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from functools import partial
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import httpx
+
+STARTUP_SECONDS = 180
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@dataclass
+class NewsdeskServer:
+    """A running ``newsdesk serve``; ``url`` has no trailing slash."""
+
+    process: subprocess.Popen
+    url: str
+    data_dir: Path
+    log: Path
+
+    @classmethod
+    def start(cls, data_dir: Path, log: Path, **env: str) -> NewsdeskServer:
+        port = free_port()
+        environment = {**os.environ, "NEWSDESK_DATA_DIR": str(data_dir), **env}
+        command = [sys.executable, "-m", "app", "serve", "--port", str(port)]
+        process = subprocess.Popen(command, env=environment, stdout=log.open("w"), stderr=subprocess.STDOUT)
+        server = cls(process, f"http://127.0.0.1:{port}", data_dir, log)
+        server.wait_until_healthy()
+        return server
+
+    def wait_until_healthy(self) -> None:
+        deadline = time.monotonic() + STARTUP_SECONDS
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"newsdesk serve exited with {self.process.returncode}:\n{self.log.read_text()}")
+            try:
+                if httpx.get(f"{self.url}/api/health", timeout=2).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            time.sleep(0.5)
+        self.stop()
+        raise RuntimeError(f"newsdesk serve did not answer within {STARTUP_SECONDS} s:\n{self.log.read_text()}")
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+
+
+class QuietHandler(SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - the base class's name
+        """Keep pytest output clean."""
+
+
+@dataclass
+class StaticSite:
+    """Another origin (another port) serving files from a folder, like a site owner's page."""
+
+    server: ThreadingHTTPServer
+    folder: Path
+
+    @classmethod
+    def start(cls, folder: Path, port: int) -> StaticSite:
+        server = ThreadingHTTPServer(("127.0.0.1", port), partial(QuietHandler, directory=str(folder)))
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        return cls(server, folder)
+
+    @property
+    def origin(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def publish(self, name: str, html: str) -> str:
+        (self.folder / name).write_text(html, encoding="utf-8")
+        return f"{self.origin}/{name}"
+
+    def stop(self) -> None:
+        self.server.shutdown()
