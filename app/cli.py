@@ -103,6 +103,13 @@ def _ingest_with_progress(newsdesk: Newsdesk, paths: list[Path] | None, prune: b
         )
 
 
+def _ingest_sample_if_empty(newsdesk: Newsdesk) -> None:
+    """A first run works out of the box: with nothing ingested, load the bundled sample corpus."""
+    if newsdesk.is_empty():
+        say("The store is empty; ingesting the bundled sample corpus first.")
+        _ingest_with_progress(newsdesk, None, prune=False)
+
+
 def _print_report(report: IngestReport, data_dir: Path) -> None:
     counts = report.counts
     print(
@@ -127,9 +134,7 @@ def ask(
     """Answer one question from the ingested articles."""
     newsdesk = load_newsdesk()
     with user_errors():
-        if newsdesk.is_empty():
-            say("The store is empty; ingesting the bundled sample corpus first.")
-            _ingest_with_progress(newsdesk, None, prune=False)
+        _ingest_sample_if_empty(newsdesk)
         answer = newsdesk.ask(question, history or [], outlet or [])
     print(answer.model_dump_json(indent=2) if as_json else render_reply(answer))
 
@@ -167,9 +172,7 @@ def evaluate(
             if path.suffix.lower() not in WRITERS:
                 raise BadInput(f"report {path}: format '{path.suffix}' is not supported; use {', '.join(WRITERS)}")
         old = _read_baseline(baseline) if baseline else None
-        if newsdesk.is_empty():
-            say("The store is empty; ingesting the bundled sample corpus first.")
-            _ingest_with_progress(newsdesk, None, prune=False)
+        _ingest_sample_if_empty(newsdesk)
         with Progress(TextColumn("evaluating"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                       console=err, transient=True, disable=not err.is_terminal) as progress:
             task = progress.add_task("", total=len(question_set.cases))
@@ -218,13 +221,12 @@ def serve(
     port: Annotated[int, typer.Option(min=1, max=65535, help="Port for the UI and the API.")] = 7860,
 ) -> None:
     """Start the chat UI (/), the HTTP API (/api) and the embed page (/embed) on one port."""
-    from app.server import serve as run_server, warm_up
+    from app.server import check_port_free, serve as run_server, warm_up
 
     newsdesk = load_newsdesk()
     with user_errors():
-        if newsdesk.is_empty():
-            say("The store is empty; ingesting the bundled sample corpus first.")
-            _ingest_with_progress(newsdesk, None, prune=False)
+        check_port_free(host, port)
+        _ingest_sample_if_empty(newsdesk)
         warm_up(newsdesk)
         records = newsdesk.sources()
         say(f"newsdesk: {len(records)} articles loaded; chat UI at http://{host}:{port}/ "

@@ -9,6 +9,7 @@ wraps all of it, so the Gradio routes obey the same allowed origins as the API.
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 
 import gradio as gr
@@ -20,6 +21,7 @@ from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from app.api import build_api_router
+from app.errors import BadInput
 from app.http_policy import BodySizeLimit, OriginPolicy
 from app.service import Newsdesk
 from app.ui import CSS, build_ui
@@ -42,6 +44,14 @@ def readable_validation_error(_: Request, error: RequestValidationError) -> JSON
     ]})
 
 
+def embed_snippets(base: str) -> dict[str, str]:
+    """The markup a site owner pastes; the page shows it as (escaped) text."""
+    return {
+        "web_component": f'<script type="module" src="{base}/gradio.js"></script>\n<gradio-app src="{base}/"></gradio-app>',
+        "iframe": f'<iframe src="{base}/" title="newsdesk chat" style="width: 100%; height: 720px; border: 0;"></iframe>',
+    }
+
+
 def create_app(newsdesk: Newsdesk) -> FastAPI:
     settings = newsdesk.settings
     app = FastAPI(title="newsdesk", summary="Cited answers about a collection of news articles.", docs_url="/api/docs",
@@ -52,7 +62,9 @@ def create_app(newsdesk: Newsdesk) -> FastAPI:
     @app.get("/embed", response_class=HTMLResponse, include_in_schema=False)
     def embed(request: Request) -> HTMLResponse:
         base = str(request.base_url).rstrip("/")
-        page = _pages.get_template("embed.html").render(base=base, allowed_origins=settings.allowed_origins)
+        page = _pages.get_template("embed.html").render(
+            base=base, snippets=embed_snippets(base), allowed_origins=settings.allowed_origins
+        )
         return HTMLResponse(page)
 
     @app.get("/gradio.js", include_in_schema=False)
@@ -74,6 +86,16 @@ def create_app(newsdesk: Newsdesk) -> FastAPI:
 def warm_up(newsdesk: Newsdesk) -> None:
     """Load the model and build the indexes before the first visitor, so no one waits ~10 s."""
     newsdesk.ask(WARM_UP_QUESTION)
+
+
+def check_port_free(host: str, port: int) -> None:
+    """Fail with one clear sentence before loading anything when the port is taken."""
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as error:
+            raise BadInput(f"cannot listen on {host}:{port} ({error.strerror}); choose another with --port") from None
 
 
 def serve(newsdesk: Newsdesk, host: str, port: int) -> None:

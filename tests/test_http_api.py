@@ -9,7 +9,7 @@ import httpx
 import pytest
 from gradio_client import Client
 
-from test_cli import newsdesk
+from test_cli import assert_one_line_error, newsdesk
 
 QUESTION = "Who ordered the evacuation of US diplomats from Basra?"
 
@@ -106,3 +106,8 @@ def test_gradio_client_calls_the_chat_with_a_stable_api_name(sample_server):
     for citation in api["citations"]:
         assert citation["source"] in text and citation["outlet"] in text
     assert api["answer"].split(":")[0] in text
+
+
+def test_serve_on_a_taken_port_fails_with_one_sentence(sample_server, tmp_path):
+    port = sample_server.url.rsplit(":", 1)[1]
+    assert_one_line_error(newsdesk("serve", "--port", port, data_dir=tmp_path / "store"), f"127.0.0.1:{port}", "--port")

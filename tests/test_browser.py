@@ -1,0 +1,196 @@
+"""The chat UI, the embed page and the widget, driven in a real headless Chromium against ``newsdesk serve``.
+
+Expected texts come from the server's own JSON API for the same question,
+never from hard-coded answers: the browser must show exactly what the chain
+produced, with every citation's outlet and file.
+"""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+from playwright.sync_api import Page, expect
+
+from live_server import NewsdeskServer
+from test_cli import newsdesk
+
+QUESTION = "Who ordered the evacuation of US diplomats from Basra?"
+FOLLOW_UP = "What reason did he give for it?"
+UNANSWERABLE = "Who won the 2018 FIFA World Cup?"
+REPLY_SECONDS = 60_000  # ms; the first answer in a fresh server may wait for the queue to start
+
+
+def api_answer(server, question: str, history: list[str] = (), outlets: list[str] = ()) -> dict:
+    body = {"question": question, "history": list(history), "outlets": list(outlets)}
+    return httpx.post(f"{server.url}/api/ask", json=body, timeout=60).json()
+
+
+def ask_in_chat(scope, question: str) -> None:
+    """Type into the chat box of a page, a frame or a widget, and send it."""
+    box = scope.locator("#question textarea")
+    box.fill(question)
+    box.press("Enter")
+
+
+def expect_reply(scope, answer: dict) -> None:
+    """The last reply shows the answer text, then one source element per citation naming outlet and file."""
+    chat = scope.locator("#newsdesk-chat")
+    expect(chat).to_contain_text(answer["answer"], timeout=REPLY_SECONDS)
+    titles = chat.locator(".thought-group [role=button]")
+    for citation in answer["citations"]:
+        expect(titles.filter(has_text=f"[{citation['id']}] {citation['outlet']}")).not_to_have_count(0)
+        expect(titles.filter(has_text=citation["source"])).not_to_have_count(0)
+
+
+def test_chat_answers_with_outlet_file_and_expandable_quote(sample_server, page: Page, screenshot_dir):
+    answer = api_answer(sample_server, QUESTION)
+    assert answer["citations"], "the sample corpus answers this question"
+    page.goto(f"{sample_server.url}/")
+    ask_in_chat(page, QUESTION)
+    expect_reply(page, answer)
+
+    first = answer["citations"][0]
+    source = page.locator("#newsdesk-chat .thought-group").first
+    expect(source).not_to_contain_text(first["quote"])  # collapsed until asked for
+    source.locator("[role=button]").click()
+    expect(source.get_by_text(first["quote"][:60])).to_be_visible()
+    page.screenshot(path=screenshot_dir / "chat.png", full_page=True)
+
+
+def test_unanswerable_question_shows_the_refusal_and_no_sources(sample_server, page: Page):
+    answer = api_answer(sample_server, UNANSWERABLE)
+    assert answer["abstained"]
+    page.goto(f"{sample_server.url}/")
+    ask_in_chat(page, UNANSWERABLE)
+    expect(page.locator("#newsdesk-chat")).to_contain_text(answer["answer"], timeout=REPLY_SECONDS)
+    expect(page.locator("#newsdesk-chat .thought-group")).to_have_count(0)
+    expect(page.locator("#newsdesk-chat")).not_to_contain_text("Sources")
+
+
+def test_follow_up_uses_the_conversation(sample_server, page: Page):
+    first = api_answer(sample_server, QUESTION)
+    follow_up = api_answer(sample_server, FOLLOW_UP, history=[QUESTION])
+    assert not follow_up["abstained"] and api_answer(sample_server, FOLLOW_UP)["abstained"]
+    page.goto(f"{sample_server.url}/")
+    ask_in_chat(page, QUESTION)
+    expect_reply(page, first)
+    ask_in_chat(page, FOLLOW_UP)
+    expect_reply(page, follow_up)
+
+
+def test_outlet_filter_and_article_list(sample_server, page: Page):
+    sources = httpx.get(f"{sample_server.url}/api/sources").json()
+    outlet = sorted({s["outlet"] for s in sources})[0]
+    question = "Why did the US close its consulate in Basra?"
+    answer = api_answer(sample_server, question, outlets=[outlet])
+    assert {c["outlet"] for c in answer["citations"]} <= {outlet}
+    page.goto(f"{sample_server.url}/")
+    page.locator("#outlet-filter label").filter(has_text=outlet).first.click()
+    ask_in_chat(page, question)
+    expect_reply(page, answer)
+
+    page.locator("#articles").click()
+    for record in sources:
+        expect(page.locator("#articles")).to_contain_text(record["source"])
+
+
+def test_example_questions_can_be_clicked(sample_server, page: Page):
+    page.goto(f"{sample_server.url}/")
+    example = page.locator("#newsdesk-chat button.example").first
+    question = example.inner_text().strip()
+    example.click()
+    expect_reply(page, api_answer(sample_server, question))
+
+
+def test_phone_width_layout(sample_server, browser, screenshot_dir):
+    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    page = context.new_page()
+    page.goto(f"{sample_server.url}/")
+    ask_in_chat(page, QUESTION)
+    expect_reply(page, api_answer(sample_server, QUESTION))
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"), "no sideways scrolling on a phone"
+    expect(page.locator("#question textarea")).to_be_in_viewport()
+    page.screenshot(path=screenshot_dir / "chat-phone.png", full_page=True)
+    context.close()
+
+
+def test_embed_page_shows_snippets_and_a_live_widget(sample_server, page: Page, screenshot_dir):
+    page.goto(f"{sample_server.url}/embed")
+    expect(page.locator("#snippet-web-component")).to_contain_text(f'<gradio-app src="{sample_server.url}/">')
+    expect(page.locator("#snippet-iframe")).to_contain_text(f'<iframe src="{sample_server.url}/"')
+    widget = page.locator(".widget gradio-app")
+    ask_in_chat(widget, QUESTION)
+    expect_reply(widget, api_answer(sample_server, QUESTION))
+    page.screenshot(path=screenshot_dir / "embed.png", full_page=True)
+
+
+def site_page(sample_server, page: Page, site) -> str:
+    """A site owner's page holding both snippets exactly as /embed shows them."""
+    page.goto(f"{sample_server.url}/embed")
+    snippets = page.locator("#snippet-web-component").inner_text() + "\n" + page.locator("#snippet-iframe").inner_text()
+    return site.publish("news.html", f"<!doctype html><html><head><meta charset='utf-8'><title>Site</title></head>"
+                                     f"<body><h1>A site owner's page</h1>{snippets}</body></html>")
+
+
+def test_widget_on_an_allowed_site_answers_with_citations(sample_server, other_sites, page: Page):
+    page.goto(site_page(sample_server, page, other_sites[0]))
+    widget = page.locator("gradio-app")
+    ask_in_chat(widget, QUESTION)
+    expect_reply(widget, api_answer(sample_server, QUESTION))
+    framed = page.frame_locator("iframe")
+    ask_in_chat(framed, QUESTION)
+    expect_reply(framed, api_answer(sample_server, QUESTION))
+
+
+def test_widget_on_a_site_not_allowed_is_refused(sample_server, other_sites, page: Page):
+    errors: list[str] = []
+    page.on("console", lambda message: errors.append(message.text))
+    page.goto(site_page(sample_server, page, other_sites[1]))
+    for _ in range(120):  # the browser reports both refusals within a few seconds; wait up to 30 s
+        if any("CORS policy" in e for e in errors) and any("frame-ancestors" in e for e in errors):
+            break
+        page.wait_for_timeout(250)
+    assert any("CORS policy" in e for e in errors), errors
+    assert any("frame-ancestors" in e for e in errors), errors
+    assert page.locator("gradio-app #question").count() == 0
+    assert page.frame_locator("iframe").locator("#question").count() == 0
+
+
+@pytest.fixture(scope="module")
+def hostile_server(tmp_path_factory):
+    """A store holding an article full of script tags and event handlers."""
+    from conftest import FIXTURES
+
+    folder = tmp_path_factory.mktemp("hostile")
+    ingested = newsdesk("ingest", str(FIXTURES / "hostile"), data_dir=folder / "data")
+    assert ingested.returncode == 0, ingested.stderr
+    server = NewsdeskServer.start(folder / "data", folder / "serve.log")
+    yield server
+    server.stop()
+
+
+@pytest.mark.parametrize("path", ["/", "/embed"])
+def test_markup_in_articles_is_shown_as_text_and_never_runs(hostile_server, page: Page, path):
+    dialogs: list[str] = []
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    [record] = httpx.get(f"{hostile_server.url}/api/sources").json()
+    assert "<script>" in record["title"]
+    question = "Why did the harbor council raise ferry fares?"
+    answer = api_answer(hostile_server, question)
+    assert "<img" in answer["answer"] or any("<" in c["quote"] for c in answer["citations"])
+
+    page.goto(f"{hostile_server.url}{path}")
+    scope = page.locator(".widget gradio-app") if path == "/embed" else page
+    ask_in_chat(scope, question)
+    expect_reply(scope, answer)  # the raw characters, < and > included, are visible as text
+    for toggle in scope.locator("#newsdesk-chat .thought-group [role=button]").all():
+        toggle.click()
+        toggle.hover()
+    expect(scope.locator("#newsdesk-chat")).to_contain_text(record["title"])
+    if path == "/":
+        page.locator("#articles").click()
+        expect(page.locator("#articles")).to_contain_text(record["title"])
+    page.mouse.move(10, 10)
+    assert page.evaluate("window.__pwned") is None
+    assert dialogs == []
+    assert page.locator("#newsdesk-chat img, #newsdesk-chat script, #newsdesk-chat b[onmouseover]").count() == 0
