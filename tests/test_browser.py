@@ -36,6 +36,7 @@ def expect_reply(scope, answer: dict) -> None:
     """The last reply shows the answer text, then one source element per citation naming outlet and file."""
     chat = scope.locator("#newsdesk-chat")
     expect(chat).to_contain_text(answer["answer"], timeout=REPLY_SECONDS)
+    expect(scope.locator("#question textarea")).to_be_editable()  # the chat has finished updating
     titles = chat.locator(".thought-group [role=button]")
     for citation in answer["citations"]:
         expect(titles.filter(has_text=f"[{citation['id']}] {citation['outlet']}")).not_to_have_count(0)
@@ -45,6 +46,7 @@ def expect_reply(scope, answer: dict) -> None:
 def test_chat_answers_with_outlet_file_and_expandable_quote(sample_server, page: Page, screenshot_dir):
     answer = api_answer(sample_server, QUESTION)
     assert answer["citations"], "the sample corpus answers this question"
+    page.set_viewport_size({"width": 1200, "height": 1100})  # the whole page, so the screenshot needs no resize
     page.goto(f"{sample_server.url}/")
     ask_in_chat(page, QUESTION)
     expect_reply(page, answer)
@@ -53,8 +55,13 @@ def test_chat_answers_with_outlet_file_and_expandable_quote(sample_server, page:
     source = page.locator("#newsdesk-chat .thought-group").first
     expect(source).not_to_contain_text(first["quote"])  # collapsed until asked for
     source.locator("[role=button]").click()
-    expect(source.get_by_text(first["quote"][:60])).to_be_visible()
-    page.screenshot(path=screenshot_dir / "chat.png", full_page=True)
+    quote = source.get_by_text(first["quote"][:60])
+    expect(quote).to_be_visible()
+    # The source slides open; screenshot once it has its full height.
+    quote.element_handle().wait_for_element_state("stable")
+    source.locator(".content").evaluate("el => new Promise(done => el.getAnimations().length ? "
+                                        "Promise.all(el.getAnimations().map(a => a.finished)).then(done) : done())")
+    page.screenshot(path=screenshot_dir / "chat.png")
 
 
 def test_unanswerable_question_shows_the_refusal_and_no_sources(sample_server, page: Page):
