@@ -7,19 +7,15 @@ the file needs no network and no neighbouring files.
 
 from __future__ import annotations
 
-from jinja2 import Environment, PackageLoader, select_autoescape
-
+from app.html_pages import render_page
 from app.report_charts import latency_chart, tag_chart
-
-_environment = Environment(
-    loader=PackageLoader("app", "templates"), autoescape=select_autoescape(["html"]), trim_blocks=True, lstrip_blocks=True
-)
 
 
 def to_html(report: dict) -> str:
     scored, timings = report["scored"], report["timings"]
     summary = scored["summary"]
-    return _environment.get_template("eval_report.html").render(
+    return render_page(
+        "eval_report.html",
         summary=summary,
         hit_key=next(key for key in summary if key.startswith("hit@")),
         cases=scored["cases"],

@@ -18,18 +18,16 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
-from jinja2 import Environment, PackageLoader, select_autoescape
 
 from app.api import build_api_router
 from app.errors import BadInput
+from app.html_pages import render_page
 from app.http_policy import BodySizeLimit, OriginPolicy
 from app.service import Newsdesk
 from app.ui import CSS, build_ui
 
 GRADIO_LOADER = Path(gr.__file__).parent / "templates" / "frontend" / "gradio.js"
 WARM_UP_QUESTION = "What happened?"
-
-_pages = Environment(loader=PackageLoader("app", "templates"), autoescape=select_autoescape(["html"]))
 
 
 def readable_validation_error(_: Request, error: RequestValidationError) -> JSONResponse:
@@ -62,7 +60,8 @@ def create_app(newsdesk: Newsdesk) -> FastAPI:
     @app.get("/embed", response_class=HTMLResponse, include_in_schema=False)
     def embed(request: Request) -> HTMLResponse:
         base = str(request.base_url).rstrip("/")
-        page = _pages.get_template("embed.html").render(
+        page = render_page(
+            "embed.html",
             base=base, snippets=embed_snippets(base), allowed_origins=settings.allowed_origins
         )
         return HTMLResponse(page)
