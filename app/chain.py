@@ -2,8 +2,9 @@
 
 Each stage is a named ``RunnableLambda`` that adds one key to a state dict
 and records its own latency, so LangChain tracing shows the stages by name
-and the answer object carries ``timings_ms`` per stage. The answer stage is
-the slot a generative backend replaces; the other stages do not change.
+and the answer object carries ``timings_ms`` per stage. A generative
+backend plugs in through the ``condenser`` and ``answerer`` the chain is
+built with; retrieval and assembly do not change.
 """
 
 from __future__ import annotations
@@ -14,13 +15,13 @@ from typing import Any
 
 from langchain_core.runnables import Runnable, RunnableLambda
 
-from app.condense import condense
-from app.extractive import ExtractiveAnswerer
+from app.answering import Answerer
 from app.retrieval import HybridRetriever
 from app.schemas import Answer, RetrievedChunk
 from vectorstore.embeddings import MiniLMEmbeddings
 
 State = dict[str, Any]
+Condenser = Callable[[str, list[str]], str]
 
 
 def stage(name: str, key: str, fn: Callable[[State], Any]) -> Runnable[State, State]:
@@ -57,23 +58,29 @@ def assemble(state: State) -> Answer:
             )
             for e in state["evidence"]
         ],
-        backend=state["backend"],
+        backend=result.backend,
+        check=result.check,
+        notice=result.notice,
         timings_ms=timings,
     )
 
 
 def build_answer_chain(
-    embeddings: MiniLMEmbeddings, retriever: HybridRetriever, answerer: ExtractiveAnswerer
+    embeddings: MiniLMEmbeddings, retriever: HybridRetriever, condenser: Condenser, answerer: Answerer
 ) -> Runnable[State, Answer]:
-    """Input: ``{"question": str, "history": [str], "outlets": [str]}``. Output: ``Answer``."""
-    condense_question = stage("condense", "standalone_question", lambda s: condense(s["question"], s["history"]))
+    """Input: ``{"question": str, "history": [str], "outlets": [str], "on_token": TokenSink | None}``.
+
+    Output: ``Answer``. ``on_token`` receives a generative backend's draft as it is written.
+    """
+    condense_question = stage("condense", "standalone_question", lambda s: condenser(s["question"], s["history"]))
     retrieve = stage(
         "retrieve",
         "evidence",
         lambda s: retriever.retrieve(s["standalone_question"], embeddings.embed_query(s["standalone_question"]), s["outlets"]),
     )
-    answer = stage("answer", "result", lambda s: answerer.answer(s["standalone_question"], s["evidence"]))
-    tag_backend = RunnableLambda(lambda s: {**s, "backend": answerer.backend}, name="backend")
-    return (condense_question | retrieve | answer | tag_backend | RunnableLambda(assemble, name="assemble")).with_config(
+    answer = stage(
+        "answer", "result", lambda s: answerer.answer(s["standalone_question"], s["evidence"], s.get("on_token"))
+    )
+    return (condense_question | retrieve | answer | RunnableLambda(assemble, name="assemble")).with_config(
         run_name="newsdesk_answer"
     )

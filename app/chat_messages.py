@@ -9,16 +9,21 @@ never as markup, in the chat UI and in the embedded widget alike.
 from __future__ import annotations
 
 import html
+import queue
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 from gradio import ChatMessage
 
+from app.answering import TokenSink
 from app.render import source_line
 from app.schemas import Answer, Citation
 
 _MARKDOWN_SYNTAX = re.compile(r"([\\`*_\[\]{}#|~$!])")
 STREAM_WORDS = 4
+DRAFT_POLL_S = 0.05
+CHECKING_NOTE = "_Draft: checking every sentence against the article it cites…_"
 
 
 def inert_markdown(text: str) -> str:
@@ -43,17 +48,52 @@ def source_message(citation: Citation) -> ChatMessage:
     return ChatMessage(content=body, metadata={"title": inert_markdown(source_title(citation)), "status": "done"})
 
 
+def check_line(answer: Answer) -> str:
+    """How the generated text was checked, e.g. "3 of 4 generated sentences kept: ..."."""
+    check = answer.check
+    if check is None or not check.checked:
+        return ""
+    return (
+        f"_{check.kept} of {check.checked} generated sentences kept: each one is supported by the article it cites "
+        f"({check.dropped} dropped, {check.marked} marked)._"
+    )
+
+
 def reply_messages(answer: Answer) -> list[ChatMessage]:
-    """The finished reply; an abstention is one plain message with no sources."""
+    """The finished reply, after a warning when the LLM was not used; an abstention has no sources."""
+    notice = [ChatMessage(content="⚠️ " + inert_markdown(answer.notice))] if answer.notice else []
     text = inert_markdown(answer.answer)
     if answer.abstained or not answer.citations:
-        return [ChatMessage(content=text)]
-    return [ChatMessage(content=text + "\n\n**Sources**"), *(source_message(c) for c in answer.citations)]
+        return [*notice, ChatMessage(content=text)]
+    checked = check_line(answer)
+    body = text + (f"\n\n{checked}" if checked else "") + "\n\n**Sources**"
+    return [*notice, ChatMessage(content=body), *(source_message(c) for c in answer.citations)]
 
 
-def streamed_reply(answer: Answer) -> Iterator[list[ChatMessage]]:
-    """The reply text a few words at a time, then the reply with its sources."""
-    words = answer.answer.split(" ")
-    for end in range(STREAM_WORDS, len(words), STREAM_WORDS):
-        yield [ChatMessage(content=inert_markdown(" ".join(words[:end])))]
+def streamed_reply(ask: Callable[[TokenSink], Answer]) -> Iterator[list[ChatMessage]]:
+    """Stream a reply while ``ask`` computes it in a worker thread, then show the final, checked answer.
+
+    A generative backend's draft is shown as it is written, under a note that
+    it is being checked; what the reader ends with is always the checked
+    answer, which may differ. An extractive answer arrives whole and is
+    revealed a few words at a time. Errors from ``ask`` propagate.
+    """
+    drafts: queue.Queue[str] = queue.Queue()
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="newsdesk-answer")
+    try:
+        future = pool.submit(ask, drafts.put)
+        draft = ""
+        while not (future.done() and drafts.empty()):
+            try:
+                draft += drafts.get(timeout=DRAFT_POLL_S)
+            except queue.Empty:
+                continue
+            yield [ChatMessage(content=inert_markdown(draft) + "\n\n" + CHECKING_NOTE)]
+        answer = future.result()
+    finally:
+        pool.shutdown(wait=False)  # a reader who presses stop does not wait for the model to finish
+    if not draft:
+        words = answer.answer.split(" ")
+        for end in range(STREAM_WORDS, len(words), STREAM_WORDS):
+            yield [ChatMessage(content=inert_markdown(" ".join(words[:end])))]
     yield reply_messages(answer)

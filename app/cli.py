@@ -10,6 +10,7 @@ import json
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from enum import Enum
 from pathlib import Path
 from typing import Annotated
 
@@ -66,9 +67,25 @@ def user_errors() -> Iterator[None]:
         raise fail(getattr(error, "message", str(error))) from None
 
 
-def load_newsdesk() -> Newsdesk:
+class Backend(str, Enum):
+    """The values of ``--llm``, the same as ``NEWSDESK_LLM``."""
+
+    extractive = "extractive"
+    openai = "openai"
+    gguf = "gguf"
+
+
+LlmOption = Annotated[
+    Backend | None,
+    typer.Option("--llm", help="Answer backend for this run, overriding NEWSDESK_LLM.", show_default=False),
+]
+
+
+def load_newsdesk(llm: Backend | None = None) -> Newsdesk:
+    """The library object for the settings in the environment; ``--llm`` overrides ``NEWSDESK_LLM``."""
+    overrides = {"llm": llm.value} if llm else {}
     try:
-        return Newsdesk(Settings())
+        return Newsdesk(Settings(**overrides))
     except ValidationError as error:
         problem = error.errors()[0]
         field = "NEWSDESK_" + "_".join(str(p) for p in problem["loc"]).upper()
@@ -130,12 +147,15 @@ def ask(
     history: Annotated[list[str] | None, typer.Option("--history", help="An earlier question, oldest first; repeatable.")] = None,
     outlet: Annotated[list[str] | None, typer.Option("--outlet", help="Only use articles from this outlet; repeatable.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the answer object as JSON.")] = False,
+    llm: LlmOption = None,
 ) -> None:
     """Answer one question from the ingested articles."""
-    newsdesk = load_newsdesk()
+    newsdesk = load_newsdesk(llm)
     with user_errors():
         _ingest_sample_if_empty(newsdesk)
         answer = newsdesk.ask(question, history or [], outlet or [])
+    if answer.notice:
+        say(f"newsdesk: {answer.notice}")
     print(answer.model_dump_json(indent=2) if as_json else render_reply(answer))
 
 
@@ -163,9 +183,10 @@ def evaluate(
     output: Annotated[list[Path] | None, typer.Option("-o", "--output", help="Report file: .json, .csv, .xml (JUnit) or .html; repeatable.")] = None,
     fail_under: Annotated[float, typer.Option("--fail-under", min=0.0, max=1.0, help="Exit 1 when the pass rate is below this.")] = 0.0,
     baseline: Annotated[Path | None, typer.Option("--baseline", help="An earlier JSON report to compare against.")] = None,
+    llm: LlmOption = None,
 ) -> None:
-    """Run a question set offline and report pass rate, retrieval and citation metrics."""
-    newsdesk = load_newsdesk()
+    """Run a question set and report pass rate, retrieval, citation and sentence-check metrics."""
+    newsdesk = load_newsdesk(llm)
     with user_errors():
         question_set = load_question_set(questions)
         for path in output or []:
@@ -206,6 +227,12 @@ def _print_eval_summary(summary: dict, report: dict) -> None:
     print(f"abstention accuracy {abstention['accuracy']:.3f} ({abstention['correct_refusals']} correct refusals, "
           f"{abstention['wrong_refusals']} wrong refusals, {abstention['missed_refusals']} missed)")
     print(f"latency p50 {latency['p50']:.0f} ms, p95 {latency['p95']:.0f} ms")
+    if set(summary["backends"]) != {"extractive"}:
+        sentences = summary["sentences"]
+        backends = ", ".join(f"{name} {count}" for name, count in summary["backends"].items())
+        print(f"answers by backend: {backends}")
+        print(f"generated sentences: {sentences['checked']} checked, {sentences['kept']} kept, "
+              f"{sentences['dropped']} dropped, {sentences['marked']} marked")
     for case in report["scored"]["cases"]:
         if not case["passed"]:
             reasons = "; ".join(f"{c['name']}: {c['reason']}" for c in case["checks"] if not c["passed"])
@@ -219,17 +246,18 @@ def _print_eval_summary(summary: dict, report: dict) -> None:
 def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on; 0.0.0.0 exposes it to the network.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=1, max=65535, help="Port for the UI and the API.")] = 7860,
+    llm: LlmOption = None,
 ) -> None:
     """Start the chat UI (/), the HTTP API (/api) and the embed page (/embed) on one port."""
     from app.server import check_port_free, serve as run_server, warm_up
 
-    newsdesk = load_newsdesk()
+    newsdesk = load_newsdesk(llm)
     with user_errors():
         check_port_free(host, port)
         _ingest_sample_if_empty(newsdesk)
         warm_up(newsdesk)
         records = newsdesk.sources()
-        say(f"newsdesk: {len(records)} articles loaded; chat UI at http://{host}:{port}/ "
+        say(f"newsdesk: {len(records)} articles loaded, answers by {newsdesk.backend_description()}; chat UI at http://{host}:{port}/ "
             f"(API /api/ask, embed page /embed); Ctrl-C stops")
         run_server(newsdesk, host, port)
 

@@ -8,7 +8,10 @@ and the store's own metadata:
   (chunks collapse to their file's best rank);
 * citation validity: the cited file was retrieved, its outlet equals the
   stored outlet, and the quote appears verbatim in the file's stored text;
-* abstention accuracy, with correct and wrong refusals counted apart.
+* abstention accuracy, with correct and wrong refusals counted apart;
+* for a generative backend, the answers per backend (fallbacks show as
+  ``openai+extractive-fallback``) and the generated sentences checked,
+  kept and dropped.
 
 Latencies vary from run to run, so they are kept apart from the scored
 results (``EvalRun.timings``).
@@ -17,6 +20,7 @@ results (``EvalRun.timings``).
 from __future__ import annotations
 
 import hashlib
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -156,7 +160,15 @@ def summarize(run: EvalRun) -> dict:
             "missed_refusals": sum(not r.answer.abstained and r.case.expect.abstain for r in refusal_cases),
         },
         "by_tag": dict(sorted(tags.items())),
+        "backends": dict(sorted(Counter(r.answer.backend for r in results).items())),
+        "sentences": sentence_counts(results),
     }
+
+
+def sentence_counts(results: list[CaseResult]) -> dict[str, int]:
+    """Generated sentences checked, kept, dropped and marked over all answers (zero for extractive quotes)."""
+    checks = [r.answer.check for r in results if r.answer.check is not None]
+    return {key: sum(getattr(c, key) for c in checks) for key in ("checked", "kept", "dropped", "marked")}
 
 
 def timings(run: EvalRun) -> dict:

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from app.answering import AnswerResult, TokenSink, cite
 from app.retrieval import Evidence
 from app.schemas import Citation
 from app.text import covers, terms
@@ -55,14 +56,6 @@ class Candidate:
     @property
     def outlet(self) -> str:
         return self.evidence.outlet
-
-
-@dataclass
-class ExtractiveResult:
-    answer: str
-    citations: list[Citation]
-    abstained: bool
-    support: float
 
 
 class SentenceVectors:
@@ -103,13 +96,14 @@ class ExtractiveAnswerer:
         self.max_sentences = max_sentences
         self.templates = load_templates("extractive")
 
-    def answer(self, question: str, evidence: list[Evidence]) -> ExtractiveResult:
+    def answer(self, question: str, evidence: list[Evidence], on_token: TokenSink | None = None) -> AnswerResult:
+        """Quotes need no generation, so ``on_token`` is not called."""
         candidates = self.score(question, evidence)
         support = max((c.score for c in candidates), default=0.0)
         if support < self.threshold:
-            return ExtractiveResult(self.templates["abstain"], [], True, support)
+            return AnswerResult(self.templates["abstain"], [], True, support, self.backend)
         text, citations = self._compose(self._select(candidates, support))
-        return ExtractiveResult(text, citations, False, support)
+        return AnswerResult(text, citations, False, support, self.backend)
 
     def score(self, question: str, evidence: list[Evidence]) -> list[Candidate]:
         """Every distinct quotable sentence of the evidence, with its support score."""
@@ -158,7 +152,7 @@ class ExtractiveAnswerer:
             )
             quotes = []
             for candidate in sorted(members, key=lambda c: (c.evidence.chunk.metadata["source"], c.offset)):
-                citations.append(_citation(len(citations) + 1, candidate))
+                citations.append(cite(len(citations) + 1, candidate.evidence, candidate.text, candidate.score))
                 quotes.append(self.templates["quote"].format(quote=candidate.text, n=len(citations)))
             lines.append(" ".join([lead, *quotes]))
         return "\n".join(lines), citations
@@ -187,17 +181,3 @@ def _candidates(evidence: list[Evidence]) -> list[Candidate]:
                 context = sentences[position - 1].text if position else ""
                 candidates.append(Candidate(evidence=item, text=sentence.text, offset=key[1], context=context))
     return candidates
-
-
-def _citation(number: int, candidate: Candidate) -> Citation:
-    meta = candidate.evidence.chunk.metadata
-    return Citation(
-        id=number,
-        source=meta["source"],
-        outlet=meta["outlet"],
-        title=meta.get("title"),
-        published=meta.get("published"),
-        quote=candidate.text,
-        chunk_id=meta["chunk_id"],
-        score=round(candidate.score, 4),
-    )

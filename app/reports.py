@@ -21,7 +21,10 @@ from app.evaluation import CaseResult, EvalRun, corpus_fingerprint, reciprocal_r
 from app.service import Newsdesk
 from ingest.chunking import TIKTOKEN_ENCODING
 
-PACKAGES = ("newsdesk", "chromadb", "langchain-core", "langchain-chroma", "sentence-transformers", "torch", "rank-bm25", "tiktoken")
+PACKAGES = (
+    "newsdesk", "chromadb", "langchain-core", "langchain-chroma", "sentence-transformers", "torch", "rank-bm25", "tiktoken",
+    "langchain-openai", "llama-cpp-python",
+)
 MACHINE_SPECIFIC_SETTINGS = {"data_dir", "chroma_url"}
 
 
@@ -38,6 +41,9 @@ def case_record(result: CaseResult) -> dict:
         "answer": answer.answer,
         "abstained": answer.abstained,
         "support": answer.support,
+        "backend": answer.backend,
+        "notice": answer.notice,
+        "check": answer.check.model_dump() if answer.check else None,
         "citations": [
             {"id": c.id, "source": c.source, "outlet": c.outlet, "quote": c.quote, "valid": valid}
             for c, valid in zip(answer.citations, result.citation_validity, strict=True)
@@ -56,7 +62,7 @@ def provenance(newsdesk: Newsdesk, question_set_path: Path) -> dict:
         "question_set": Path(question_set_path).name,
         "question_set_sha256": hashlib.sha256(Path(question_set_path).read_bytes()).hexdigest(),
         "settings": settings,
-        "models": {"embedding": newsdesk.embeddings.model_id, "tokenizer": TIKTOKEN_ENCODING, "backend": newsdesk.settings.llm},
+        "models": {"embedding": newsdesk.embeddings.model_id, "tokenizer": TIKTOKEN_ENCODING, "backend": newsdesk.backend_description()},
         "packages": {name: _version(name) for name in PACKAGES},
     }
 
@@ -89,7 +95,8 @@ def to_csv(report: dict) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(["id", "passed", "abstained", "support", "expected_files", "cited_files", "reciprocal_rank",
-                     "valid_citations", "citations", "failed_checks", "total_ms"])
+                     "valid_citations", "citations", "failed_checks", "total_ms", "backend", "sentences_checked",
+                     "sentences_kept", "sentences_dropped"])
     latency = report["timings"]["cases"]
     for case in report["scored"]["cases"]:
         writer.writerow([
@@ -97,7 +104,8 @@ def to_csv(report: dict) -> str:
             " ".join(sorted({c["source"] for c in case["citations"]})), case["reciprocal_rank"],
             sum(c["valid"] for c in case["citations"]), len(case["citations"]),
             "; ".join(f"{c['name']}: {c['reason']}" for c in case["checks"] if not c["passed"]),
-            latency[case["id"]]["total"],
+            latency[case["id"]]["total"], case["backend"],
+            *((case["check"] or {}).get(key, 0) for key in ("checked", "kept", "dropped")),
         ])
     return buffer.getvalue()
 

@@ -32,6 +32,21 @@ class RetrievedChunk(BaseModel):
     score: float = Field(description="Cosine similarity of the chunk to the standalone question.")
 
 
+class DroppedSentence(BaseModel):
+    text: str
+    reason: str = Field(description="Why the checker refused it, e.g. 'the number 300 is not in the cited evidence'.")
+
+
+class SentenceCheck(BaseModel):
+    """What the support checker did to a generated answer before anyone saw it."""
+
+    checked: int = Field(description="Sentences the model wrote.")
+    kept: int = Field(description="Sentences shown as written, each supported by the chunk it cites.")
+    dropped: int = Field(description="Unsupported sentences removed (NEWSDESK_UNSUPPORTED_SENTENCES=drop).")
+    marked: int = Field(default=0, description="Unsupported sentences shown with a warning (=mark).")
+    unsupported: list[DroppedSentence] = Field(default_factory=list)
+
+
 class Answer(BaseModel):
     question: str
     standalone_question: str
@@ -40,5 +55,7 @@ class Answer(BaseModel):
     support: float = Field(description="Best evidence score; the reply abstains below NEWSDESK_ABSTAIN_THRESHOLD.")
     citations: list[Citation]
     retrieved: list[RetrievedChunk]
-    backend: str
+    backend: str = Field(description="extractive, openai, gguf, or e.g. openai+extractive-fallback.")
+    check: SentenceCheck | None = Field(default=None, description="Sentence check of a generated answer; null for extractive.")
+    notice: str | None = Field(default=None, description="A message for the reader, e.g. why the LLM was not used.")
     timings_ms: dict[str, float]

@@ -11,12 +11,18 @@ from collections.abc import Callable
 from functools import cached_property
 from pathlib import Path
 
+from app.answering import TokenSink
 from app.chain import build_answer_chain
+from app.condense import condense
 from app.errors import BadInput, TooLarge
 from app.extractive import ExtractiveAnswerer
+from app.generative import GenerativeAnswerer
+from app.llm_backends import LLMBackend, build_backend
+from app.llm_condense import LLMCondenser
 from app.retrieval import HybridRetriever
 from app.schemas import Answer
 from app.settings import Settings
+from app.support_check import SupportChecker
 from ingest import sample_corpus_dir
 from ingest.articles import ArticleBuilder
 from ingest.chunking import Chunker
@@ -47,13 +53,29 @@ class Newsdesk:
         return OutletRegistry.load(self.settings.outlets_file)
 
     @cached_property
+    def llm_backend(self) -> LLMBackend | None:
+        """The chat model of ``NEWSDESK_LLM``, or None for the extractive answerer."""
+        return None if self.settings.llm == "extractive" else build_backend(self.settings)
+
+    def backend_description(self) -> str:
+        backend = self.llm_backend
+        return f"{backend.name} ({backend.describe})" if backend else "extractive quotes (no LLM)"
+
+    @cached_property
     def chain(self):
+        """The answering chain for ``NEWSDESK_LLM``; a missing model or setting is a ``BadInput`` here."""
         s = self.settings
         retriever = HybridRetriever(self.store, top_k=s.top_k, fetch_k=s.fetch_k, rrf_k=s.rrf_k)
-        answerer = ExtractiveAnswerer(
+        extractive = ExtractiveAnswerer(
             self.embeddings, term_weight=retriever.bm25.idf, threshold=s.abstain_threshold, max_sentences=s.answer_sentences
         )
-        return build_answer_chain(self.embeddings, retriever, answerer)
+        if s.llm == "extractive":
+            return build_answer_chain(self.embeddings, retriever, condense, extractive)
+        checker = SupportChecker(extractive.vectors, threshold=s.support_threshold)
+        generative = GenerativeAnswerer(
+            self.llm_backend, extractive, checker, s.answer_sentences, mark_unsupported=s.unsupported_sentences == "mark"
+        )
+        return build_answer_chain(self.embeddings, retriever, LLMCondenser(generative), generative)
 
     # Ingest and catalog
 
@@ -82,15 +104,26 @@ class Newsdesk:
 
     # Answering
 
-    def ask(self, question: str, history: list[str] | None = None, outlets: list[str] | None = None) -> Answer:
-        """Answer one question, or raise ``BadInput`` for an empty/oversized question or unknown outlet."""
+    def ask(
+        self,
+        question: str,
+        history: list[str] | None = None,
+        outlets: list[str] | None = None,
+        on_token: TokenSink | None = None,
+    ) -> Answer:
+        """Answer one question, or raise ``BadInput`` for an empty/oversized question or unknown outlet.
+
+        ``on_token`` receives a generative backend's unchecked draft as it is
+        written; the returned ``Answer`` holds the checked text.
+        """
         history = history or []
         self._check_text(question, "question")
         if len(history) > MAX_HISTORY_TURNS:
             raise TooLarge(f"history has {len(history)} turns; the limit is {MAX_HISTORY_TURNS}")
         for turn in history:
             self._check_text(turn, "history turn")
-        return self.chain.invoke({"question": question, "history": history, "outlets": self.resolve_outlets(outlets or [])})
+        state = {"question": question, "history": history, "outlets": self.resolve_outlets(outlets or []), "on_token": on_token}
+        return self.chain.invoke(state)
 
     def _check_text(self, text: str, what: str) -> None:
         limit = self.settings.max_question_chars

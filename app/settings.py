@@ -12,7 +12,7 @@ from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
 from platformdirs import user_data_dir
-from pydantic import Field, field_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
@@ -24,7 +24,7 @@ def default_data_dir() -> Path:
 class Settings(BaseSettings):
     """Runtime configuration; each field is ``NEWSDESK_<FIELD>`` in the environment."""
 
-    model_config = SettingsConfigDict(env_prefix="NEWSDESK_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="NEWSDESK_", extra="ignore", populate_by_name=True)
 
     # Storage
     data_dir: Path = Field(default_factory=default_data_dir, description="Chroma database and ingest state.")
@@ -52,7 +52,35 @@ class Settings(BaseSettings):
         description="Evidence score below which the reply abstains (calibrated by bench/calibrate_abstention.py).",
     )
     max_question_chars: int = Field(default=2000, ge=10, description="Longer questions are refused.")
-    llm: Literal["extractive"] = Field(default="extractive", description="Answer backend.")
+
+    # Generative answers (see app/llm_backends.py and app/support_check.py)
+    llm: Literal["extractive", "openai", "gguf"] = Field(
+        default="extractive", description="Answer backend: extractive (no model), openai (any compatible endpoint), gguf."
+    )
+    llm_base_url: str | None = Field(
+        default=None, description="OpenAI-compatible endpoint, e.g. http://127.0.0.1:8080/v1; unset means api.openai.com."
+    )
+    llm_model: str | None = Field(default=None, description="Model name sent to the endpoint (required for openai).")
+    llm_api_key: SecretStr | None = Field(
+        default=None,
+        validation_alias=AliasChoices("NEWSDESK_LLM_API_KEY", "OPENAI_API_KEY"),
+        description="API key for the endpoint; OPENAI_API_KEY is read too.",
+    )
+    llm_model_path: Path | None = Field(
+        default=None, description="GGUF file for gguf; unset uses the SmolLM2 of the [llm] extra."
+    )
+    llm_timeout_s: float = Field(default=60.0, gt=0, description="Seconds to wait for the model before falling back.")
+    llm_max_tokens: int = Field(default=320, ge=16, le=4096, description="Longest generated answer, in tokens.")
+    llm_context_tokens: int = Field(default=4096, ge=512, description="Context window of the in-process gguf model.")
+    unsupported_sentences: Literal["drop", "mark"] = Field(
+        default="drop", description="What happens to a generated sentence its citations do not support."
+    )
+    support_threshold: float = Field(
+        default=0.63,
+        ge=0.0,
+        le=1.0,
+        description="Similarity a generated sentence needs with its cited evidence (bench/calibrate_checker.py).",
+    )
 
     # Server
     allowed_origins: Annotated[list[str], NoDecode] = Field(

@@ -61,3 +61,14 @@ def covers(term: str, found: set[str]) -> bool:
         (len(word) >= MIN_PREFIX and term.startswith(word)) or (len(term) >= MIN_PREFIX and word.startswith(term))
         for word in found
     )
+
+
+def message_text(content: object, separator: str = " ") -> str:
+    """The text of a chat message: Gradio and chat models give a string or a list of typed parts."""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return separator.join(message_text(part, separator) for part in content)
+    if isinstance(content, dict):
+        return str(content.get("text", ""))
+    return ""

@@ -14,6 +14,7 @@ import gradio as gr
 
 from app.chat_messages import inert_markdown, streamed_reply
 from app.errors import BadInput
+from app.text import message_text
 from app.service import MAX_HISTORY_TURNS, Newsdesk
 from vectorstore.catalog import ArticleRecord
 from vectorstore.store import StoreUnavailable
@@ -25,17 +26,6 @@ CSS = """
 #newsdesk-chat { min-height: 420px; }
 @media (max-width: 640px) { .gradio-container { padding: 4px !important; } }
 """
-
-
-def message_text(content: object) -> str:
-    """The text of a history message: Gradio sends a string or a list of typed parts."""
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        return " ".join(message_text(part) for part in content)
-    if isinstance(content, dict):
-        return str(content.get("text", ""))
-    return ""
 
 
 def earlier_questions(history: list[dict]) -> list[str]:
@@ -68,12 +58,11 @@ def build_ui(newsdesk: Newsdesk) -> gr.Blocks:
 
     def respond(message: str, history: list[dict], chosen_outlets: list[str] | None) -> Iterator[list[gr.ChatMessage]]:
         yield [gr.ChatMessage(content="", metadata={"title": "Searching the articles…", "status": "pending"})]
+        earlier = earlier_questions(history)
         try:
-            answer = newsdesk.ask(message, earlier_questions(history), chosen_outlets or [])
+            yield from streamed_reply(lambda on_token: newsdesk.ask(message, earlier, chosen_outlets or [], on_token))
         except (BadInput, StoreUnavailable) as error:
             yield [gr.ChatMessage(content="⚠️ " + inert_markdown(getattr(error, "message", str(error))))]
-            return
-        yield from streamed_reply(answer)
 
     def refresh() -> tuple[dict, list[list[str]]]:
         """Re-read the catalog on page load, so articles ingested while serving appear."""

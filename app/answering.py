@@ -1,0 +1,48 @@
+"""What every answerer returns, and the shape an answerer has.
+
+The chain does not care whether the reply was quoted (extractive) or written
+by a model (generative): both hand back an ``AnswerResult`` whose citations
+were built from stored metadata, never from model output.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+from app.retrieval import Evidence
+from app.schemas import Citation, SentenceCheck
+
+TokenSink = Callable[[str], None]
+"""Receives generated text as it arrives, for a UI that streams the draft."""
+
+
+@dataclass
+class AnswerResult:
+    answer: str
+    citations: list[Citation]
+    abstained: bool
+    support: float
+    backend: str
+    check: SentenceCheck | None = None  # None when nothing was generated (verbatim quotes need no check)
+    notice: str | None = None  # a reader-facing sentence, e.g. why the extractive answer stands in
+
+
+class Answerer(Protocol):
+    def answer(self, question: str, evidence: list[Evidence], on_token: TokenSink | None = None) -> AnswerResult: ...
+
+
+def cite(number: int, evidence: Evidence, quote: str, score: float) -> Citation:
+    """A citation of a retrieved chunk: file, outlet, title and date from its stored metadata, never from a model."""
+    meta = evidence.chunk.metadata
+    return Citation(
+        id=number,
+        source=meta["source"],
+        outlet=meta["outlet"],
+        title=meta.get("title"),
+        published=meta.get("published"),
+        quote=quote,
+        chunk_id=meta["chunk_id"],
+        score=round(score, 4),
+    )

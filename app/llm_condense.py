@@ -1,0 +1,45 @@
+"""Follow-up questions made standalone by the chat model, with the extractive condenser as fallback.
+
+Only questions that need it are rewritten (``app.condense.is_follow_up``): a
+self-contained question goes to retrieval exactly as asked. The model's
+rewrite is used only when it looks like a question about the conversation:
+one line of reasonable length that carries at least one content word from
+the earlier turns into the question (otherwise nothing was resolved). Anything else (an answer instead of a question, an
+error, a timeout) falls back to ``app.condense.condense``.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from app.condense import condense, is_follow_up
+from app.generative import GenerativeAnswerer
+from app.llm_prompt import condense_messages
+from app.text import terms
+
+log = logging.getLogger(__name__)
+MAX_REWRITE_CHARS = 300
+
+
+class LLMCondenser:
+    def __init__(self, answerer: GenerativeAnswerer) -> None:
+        self.answerer = answerer  # shares the answerer's model and its lock
+
+    def __call__(self, question: str, history: list[str]) -> str:
+        if not history or not is_follow_up(question):
+            return condense(question, history)
+        try:
+            rewrite = self.answerer.generate(condense_messages(question, history))
+        except Exception as error:  # a failed rewrite must not fail the answer
+            log.info("LLM condense failed, using the extractive condenser: %r", error)
+            return condense(question, history)
+        return rewrite_or_none(rewrite, question, history) or condense(question, history)
+
+
+def rewrite_or_none(rewrite: str, question: str, history: list[str]) -> str | None:
+    """The model's standalone question when it is plausible, else None."""
+    line = rewrite.strip().strip('"').splitlines()[0].strip() if rewrite.strip() else ""
+    if not line or len(line) > MAX_REWRITE_CHARS:
+        return None
+    carried = set(terms(" ".join(history))) - set(terms(question))
+    return line if carried & set(terms(line)) else None
