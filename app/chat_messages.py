@@ -51,7 +51,7 @@ def source_message(citation: Citation) -> ChatMessage:
 def check_line(answer: Answer) -> str:
     """How the generated text was checked, e.g. "3 of 4 generated sentences kept: ..."."""
     check = answer.check
-    if check is None or not check.checked:
+    if check is None or not check.kept:  # nothing generated is shown; the notice says why
         return ""
     return (
         f"_{check.kept} of {check.checked} generated sentences kept: each one is supported by the article it cites "

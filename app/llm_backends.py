@@ -74,6 +74,8 @@ def _openai_backend(settings: Settings) -> LLMBackend:
         max_retries=0,
         temperature=0,
         max_completion_tokens=settings.llm_max_tokens,
+        # Compatible servers (llama.cpp, older vLLM and Ollama) know only the older name of the limit.
+        extra_body={"max_tokens": settings.llm_max_tokens} if settings.llm_base_url else None,
     )
     where = settings.llm_base_url or "https://api.openai.com/v1"
     return LLMBackend(name="openai", model=model, describe=f"{settings.llm_model} at {where}")

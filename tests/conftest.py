@@ -108,3 +108,13 @@ def sample_server(tmp_path_factory, other_sites):
     server = NewsdeskServer.start(folder / "data", folder / "serve.log", NEWSDESK_ALLOWED_ORIGINS=other_sites[0].origin)
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def llm_server(tmp_path_factory):
+    """llama_cpp.server serving the bundled SmolLM2 on 127.0.0.1, with an API key, for the whole session."""
+    from live_llm import LlamaServer
+
+    server = LlamaServer.start(tmp_path_factory.mktemp("llm-server") / "llama.log", api_key="test-key-7f3a")
+    yield server
+    server.stop()

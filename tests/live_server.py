@@ -47,25 +47,34 @@ class NewsdeskServer:
         return server
 
     def wait_until_healthy(self) -> None:
-        deadline = time.monotonic() + STARTUP_SECONDS
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"newsdesk serve exited with {self.process.returncode}:\n{self.log.read_text()}")
-            try:
-                if httpx.get(f"{self.url}/api/health", timeout=2).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            time.sleep(0.5)
-        self.stop()
-        raise RuntimeError(f"newsdesk serve did not answer within {STARTUP_SECONDS} s:\n{self.log.read_text()}")
+        wait_for(self.process, self.log, f"{self.url}/api/health", {}, "newsdesk serve", self.stop)
 
     def stop(self) -> None:
-        self.process.terminate()
+        stop_process(self.process)
+
+
+def wait_for(process: subprocess.Popen, log: Path, url: str, headers: dict[str, str], what: str, stop) -> None:
+    """Poll ``url`` until it answers 200; a process that exits or never answers fails with its log."""
+    deadline = time.monotonic() + STARTUP_SECONDS
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{what} exited with {process.returncode}:\n{log.read_text()}")
         try:
-            self.process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
+            if httpx.get(url, headers=headers, timeout=2).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.5)
+    stop()
+    raise RuntimeError(f"{what} did not answer within {STARTUP_SECONDS} s:\n{log.read_text()}")
+
+
+def stop_process(process: subprocess.Popen) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        process.kill()
 
 
 class QuietHandler(SimpleHTTPRequestHandler):

@@ -201,3 +201,32 @@ def test_markup_in_articles_is_shown_as_text_and_never_runs(hostile_server, page
     assert page.evaluate("window.__pwned") is None
     assert dialogs == []
     assert page.locator("#newsdesk-chat img, #newsdesk-chat script, #newsdesk-chat b[onmouseover]").count() == 0
+
+
+@pytest.fixture(scope="module")
+def llm_chat_server(tmp_path_factory, llm_server):
+    """``newsdesk serve`` answering with SmolLM2 through the real llama_cpp.server."""
+    folder = tmp_path_factory.mktemp("llm-chat")
+    env = llm_server.env(NEWSDESK_LLM_MAX_TOKENS="160", NEWSDESK_LLM_TIMEOUT_S="120")
+    server = NewsdeskServer.start(folder / "data", folder / "serve.log", **env)
+    yield server
+    server.stop()
+
+
+def test_chat_with_an_llm_streams_a_draft_then_shows_the_checked_answer(llm_chat_server, page: Page, screenshot_dir):
+    page.goto(llm_chat_server.url)
+    ask_in_chat(page, QUESTION)
+    chat = page.locator("#newsdesk-chat")
+    expect(chat).to_contain_text("Draft: checking every sentence", timeout=REPLY_SECONDS)  # the model's words stream in
+    expect(page.locator("#question textarea")).to_be_editable(timeout=REPLY_SECONDS)
+    answer = api_answer(llm_chat_server, QUESTION)  # temperature 0: the API gives the same checked answer
+    assert answer["backend"] in ("openai", "openai+extractive-fallback") and answer["check"]["checked"] >= 1
+    expect_reply(page, answer)
+    expect(chat).not_to_contain_text("Draft: checking every sentence")  # what the reader ends with is checked
+    if answer["notice"]:
+        expect(chat).to_contain_text(answer["notice"])
+        expect(chat).not_to_contain_text("generated sentences kept")
+    else:
+        expect(chat).to_contain_text(f"{answer['check']['kept']} of {answer['check']['checked']} generated sentences kept")
+    if screenshot_dir:
+        page.screenshot(path=str(screenshot_dir / "chat-llm.png"), full_page=True)

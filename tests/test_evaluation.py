@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
 import xml.etree.ElementTree as ET
 
 import pytest

@@ -1,0 +1,117 @@
+"""Real OpenAI-compatible servers on 127.0.0.1 for the LLM tests.
+
+* ``LlamaServer``: llama-cpp-python's ``llama_cpp.server`` serving the bundled
+  SmolLM2 GGUF, with an API key, exactly as a user would run it.
+* ``CannedServer``: answers every chat completion with a fixed body, for a
+  model that returns garbage (well-formed JSON with nonsense, or not JSON).
+* ``SilentServer``: accepts connections and never replies, for timeouts.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+import threading
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+from live_server import free_port, stop_process, wait_for
+
+from app.llm_backends import bundled_gguf
+
+MODEL_ALIAS = "smollm2"
+
+
+@dataclass
+class LlamaServer:
+    process: subprocess.Popen
+    base_url: str
+    api_key: str
+    log: Path
+    model: str = MODEL_ALIAS
+
+    @classmethod
+    def start(cls, log: Path, api_key: str) -> LlamaServer:
+        port = free_port()
+        command = [
+            sys.executable, "-m", "llama_cpp.server", "--model", str(bundled_gguf()), "--model_alias", MODEL_ALIAS,
+            "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "4096", "--api_key", api_key,
+        ]
+        process = subprocess.Popen(command, stdout=log.open("w"), stderr=subprocess.STDOUT)
+        server = cls(process, f"http://127.0.0.1:{port}/v1", api_key, log)
+        server.wait_until_ready()
+        return server
+
+    def wait_until_ready(self) -> None:
+        headers = {"Authorization": f"Bearer {self.api_key}"}
+        wait_for(self.process, self.log, f"{self.base_url}/models", headers, "llama_cpp.server", self.stop)
+
+    def env(self, **overrides: str) -> dict[str, str]:
+        """``NEWSDESK_*`` variables that point newsdesk at this server."""
+        return {
+            "NEWSDESK_LLM": "openai", "NEWSDESK_LLM_BASE_URL": self.base_url, "NEWSDESK_LLM_MODEL": self.model,
+            "NEWSDESK_LLM_API_KEY": self.api_key, **overrides,
+        }
+
+    def stop(self) -> None:
+        stop_process(self.process)
+
+
+def chat_completion(content: str) -> bytes:
+    """A well-formed OpenAI chat completion whose message is ``content``."""
+    return json.dumps({
+        "id": "canned", "object": "chat.completion", "created": 0, "model": "canned",
+        "choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": content}}],
+        "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
+    }).encode()
+
+
+class CannedServer:
+    """Replies to every POST with ``body`` (status 200, JSON content type)."""
+
+    def __init__(self, body: bytes) -> None:
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+                self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+                """Keep pytest output clean."""
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.base_url = f"http://127.0.0.1:{self.server.server_address[1]}/v1"
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+class SilentServer:
+    """Accepts TCP connections and never answers: a hung model server."""
+
+    def __init__(self) -> None:
+        self.socket = socket.create_server(("127.0.0.1", 0), backlog=16)
+        self.base_url = f"http://127.0.0.1:{self.socket.getsockname()[1]}/v1"
+        self.held: list[socket.socket] = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                connection, _ = self.socket.accept()
+            except OSError:
+                return
+            self.held.append(connection)
+
+    def stop(self) -> None:
+        self.socket.close()
+        for connection in self.held:
+            connection.close()
