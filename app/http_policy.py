@@ -15,21 +15,9 @@ and its streaming responses without buffering them.
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable, MutableMapping
-from typing import Any
 
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
-ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
-
-
-def header(scope: Scope, name: bytes) -> str | None:
-    for key, value in scope.get("headers", []):
-        if key.lower() == name:
-            return value.decode("latin-1")
-    return None
+from starlette.datastructures import Headers
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 
 async def refuse(send: Send, status: int, message: str) -> None:
@@ -55,8 +43,9 @@ class OriginPolicy:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] not in ("http", "websocket"):
             return await self.app(scope, receive, send)
-        origin = header(scope, b"origin")
-        if origin is not None and not self.is_allowed(origin, header(scope, b"host")):
+        headers = Headers(scope=scope)
+        origin = headers.get("origin")
+        if origin is not None and not self.is_allowed(origin, headers.get("host")):
             if scope["type"] == "websocket":
                 return await send({"type": "websocket.close", "code": 1008})
             return await refuse(send, 403, f"origin {origin} is not allowed; add it to NEWSDESK_ALLOWED_ORIGINS")
@@ -89,7 +78,7 @@ class BodySizeLimit:
         self.max_bytes = max_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        declared = header(scope, b"content-length") if scope["type"] == "http" else None
+        declared = Headers(scope=scope).get("content-length") if scope["type"] == "http" else None
         if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
             return await refuse(send, 413, f"the request body is {declared} bytes; the limit is {self.max_bytes} bytes "
                                            "(NEWSDESK_MAX_REQUEST_KB)")
