@@ -3,8 +3,10 @@
 Only questions that need it are rewritten (``app.condense.is_follow_up``): a
 self-contained question goes to retrieval exactly as asked. The model's
 rewrite is used only when it looks like a question about the conversation:
-one line of reasonable length that carries at least one content word from
-the earlier turns into the question (otherwise nothing was resolved). Anything else (an answer instead of a question, an
+one line of reasonable length that keeps at least half of the question's
+content words (a small model likes to repeat the earlier question instead)
+and carries at least one content word from the earlier turns into it
+(otherwise nothing was resolved). Anything else (an answer instead of a question, an
 error, a timeout) falls back to ``app.condense.condense``.
 """
 
@@ -15,7 +17,7 @@ import logging
 from app.condense import condense, is_follow_up
 from app.generative import GenerativeAnswerer
 from app.llm_prompt import condense_messages
-from app.text import terms
+from app.text import covers, terms
 
 log = logging.getLogger(__name__)
 MAX_REWRITE_CHARS = 300
@@ -38,8 +40,11 @@ class LLMCondenser:
 
 def rewrite_or_none(rewrite: str, question: str, history: list[str]) -> str | None:
     """The model's standalone question when it is plausible, else None."""
-    line = rewrite.strip().strip('"').splitlines()[0].strip() if rewrite.strip() else ""
+    line = rewrite.strip().splitlines()[0].strip(' "-*') if rewrite.strip() else ""
     if not line or len(line) > MAX_REWRITE_CHARS:
         return None
-    carried = set(terms(" ".join(history))) - set(terms(question))
-    return line if carried & set(terms(line)) else None
+    written = set(terms(line))
+    asked = set(terms(question))
+    kept = sum(covers(term, written) for term in asked)
+    carried = set(terms(" ".join(history))) - asked
+    return line if carried & written and kept * 2 >= len(asked) else None

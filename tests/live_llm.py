@@ -2,18 +2,21 @@
 
 * ``LlamaServer``: llama-cpp-python's ``llama_cpp.server`` serving the bundled
   SmolLM2 GGUF, with an API key, exactly as a user would run it.
-* ``CannedServer``: answers every chat completion with a fixed body, for a
-  model that returns garbage (well-formed JSON with nonsense, or not JSON).
+* ``CannedServer``: answers every chat completion with a scripted body: a
+  careful model quoting its first source, or garbage (well-formed JSON with
+  nonsense, or not JSON).
 * ``SilentServer``: accepts connections and never replies, for timeouts.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import socket
 import subprocess
 import sys
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -21,6 +24,7 @@ from pathlib import Path
 from live_server import free_port, stop_process, wait_for
 
 from app.llm_backends import bundled_gguf
+from ingest.sentences import split_sentences
 
 MODEL_ALIAS = "smollm2"
 
@@ -69,13 +73,25 @@ def chat_completion(content: str) -> bytes:
     }).encode()
 
 
-class CannedServer:
-    """Replies to every POST with ``body`` (status 200, JSON content type)."""
+SOURCE_BLOCK = re.compile(r'<source id="1" outlet="([^"]*)"[^>]*>\n(.*?)\n</source>', re.DOTALL)
 
-    def __init__(self, body: bytes) -> None:
+
+def quoting_reply(request: dict) -> bytes:
+    """What a careful model would write: source 1's first sentence, attributed and cited, plus one invented claim."""
+    prompt = request["messages"][-1]["content"]
+    outlet, text = SOURCE_BLOCK.search(prompt).groups()
+    first = split_sentences(text)[0].text.rstrip(".")
+    return chat_completion(f"According to {outlet}, {first} [1]. The consulate reopened in March 2019 after talks [1].")
+
+
+class CannedServer:
+    """Replies to every POST with ``reply(request)`` (status 200, JSON content type)."""
+
+    def __init__(self, reply: Callable[[dict], bytes]) -> None:
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:  # noqa: N802 - http.server's naming
-                self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                request = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                body = reply(json.loads(request))
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(body)))

@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 import pytest
-from live_llm import CannedServer, SilentServer, chat_completion
+from live_llm import CannedServer, SilentServer, chat_completion, quoting_reply
 from live_server import free_port
 
 from app.condense import condense
@@ -101,6 +101,21 @@ def test_a_reply_that_obeyed_an_injection_would_be_dropped(make_newsdesk, embedd
     assert compose(verdicts, evidence, threshold, None).check.kept == 0
 
 
+def test_a_supported_generated_sentence_is_shown_and_an_invented_one_removed(sample_newsdesk):
+    canned = CannedServer(quoting_reply)
+    try:
+        newsdesk = llm_newsdesk(sample_newsdesk, llm="openai", llm_base_url=canned.base_url, llm_model="careful")
+        answer = newsdesk.ask(QUESTIONS[0])
+    finally:
+        canned.stop()
+    assert answer.backend == "openai" and answer.notice is None
+    assert (answer.check.checked, answer.check.kept, answer.check.dropped) == (2, 1, 1)
+    assert "2019" in answer.check.unsupported[0].text and "2019" not in answer.answer
+    assert answer.answer.startswith(f"According to {answer.citations[0].outlet}, ") and answer.answer.endswith("[1].")
+    assert answer.citations[0].source == answer.retrieved[0].source
+    assert_valid_citations(answer, newsdesk)
+
+
 def test_a_dead_endpoint_falls_back_to_the_extractive_answer(sample_newsdesk):
     dead = f"http://127.0.0.1:{free_port()}/v1"
     newsdesk = llm_newsdesk(sample_newsdesk, llm="openai", llm_base_url=dead, llm_model="any")
@@ -142,7 +157,7 @@ def test_a_wrong_api_key_is_named_in_the_notice(sample_newsdesk, llm_server):
     ids=["nonsense-text", "not-json"],
 )
 def test_a_model_that_returns_garbage_falls_back(sample_newsdesk, body, notice):
-    canned = CannedServer(body)
+    canned = CannedServer(lambda _: body)
     try:
         newsdesk = llm_newsdesk(sample_newsdesk, llm="openai", llm_base_url=canned.base_url, llm_model="any")
         answer = newsdesk.ask(QUESTIONS[0])

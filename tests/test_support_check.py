@@ -137,5 +137,6 @@ def test_condensed_rewrites_must_carry_the_conversation_forward():
     history = ["Who ordered the evacuation of US diplomats from Basra?"]
     assert rewrite_or_none("What reason did Pompeo give for the Basra evacuation?", "What reason did he give?", history)
     assert rewrite_or_none("What reason did he give?", "What reason did he give?", history) is None  # nothing resolved
+    assert rewrite_or_none(history[0], "What reason did he give?", history) is None  # the question itself was lost
     assert rewrite_or_none("", "What reason did he give?", history) is None
     assert rewrite_or_none("x" * 400, "What reason did he give?", history) is None
