@@ -71,7 +71,7 @@ class Newsdesk:
         )
         if s.llm == "extractive":
             return build_answer_chain(self.embeddings, retriever, condense, extractive)
-        checker = SupportChecker(extractive.vectors, threshold=s.support_threshold)
+        checker = SupportChecker(extractive.vectors, threshold=s.support_threshold, min_coverage=s.support_min_coverage)
         generative = GenerativeAnswerer(
             self.llm_backend, extractive, checker, s.answer_sentences, mark_unsupported=s.unsupported_sentences == "mark"
         )

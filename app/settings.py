@@ -81,6 +81,12 @@ class Settings(BaseSettings):
         le=1.0,
         description="Similarity a generated sentence needs with its cited evidence (bench/calibrate_checker.py).",
     )
+    support_min_coverage: float = Field(
+        default=0.82,
+        ge=0.0,
+        le=1.0,
+        description="Share of a generated sentence's content words that must occur in its cited evidence.",
+    )
 
     # Server
     allowed_origins: Annotated[list[str], NoDecode] = Field(

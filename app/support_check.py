@@ -12,10 +12,14 @@ survives only if:
    calibrated by ``bench/calibrate_checker.py``;
 3. every number and every capitalised name in it occurs in the cited
    evidence or its stored metadata (outlet, title, date), so "According to
-   Press TV" must cite a Press TV chunk, and "300 troops" needs a 300.
+   Press TV" must cite a Press TV chunk, and "300 troops" needs a 300;
+4. at least ``min_coverage`` of its distinct content words occur in the
+   cited evidence (inflections and abbreviations count).
 
-Similarity catches a sentence about something else; the lexical test
-catches the swapped name or number that similarity forgives.
+Similarity catches a sentence about something else; the name and number
+tests catch the swapped fact that similarity forgives; coverage catches the
+invented clause padded onto a true one. All three bounds are calibrated by
+``bench/calibrate_checker.py`` on hand-labelled sentences.
 """
 
 from __future__ import annotations
@@ -30,7 +34,7 @@ from app.extractive import SentenceVectors
 from app.llm_prompt import published_words
 from app.retrieval import Evidence
 from app.schemas import Citation, DroppedSentence, SentenceCheck
-from app.text import STOP_WORDS, WORD, covers, fold
+from app.text import STOP_WORDS, WORD, content_words, covers, fold
 from ingest.sentences import Span, split_sentences
 
 MARKERS = r"\[\s*\d+(?:\s*[,;]\s*\d+)*\s*\]"
@@ -50,6 +54,10 @@ NUMBER_WORDS = {
     if word != "_"
 } | {"twenty": "20", "thirty": "30", "forty": "40", "fifty": "50", "hundred": "100", "thousand": "1000", "dozen": "12"}
 CLOSING_PUNCTUATION = ".!?"
+# Words that say who claims something, not what is claimed; a paraphrase may use any of them.
+REPORTING_VERBS = frozenset(
+    "report reported write writes wrote argue argued claim claimed state stated note noted add added adding".split()
+)
 
 
 @dataclass
@@ -101,9 +109,10 @@ def passages(chunk_text: str) -> list[Span]:
 
 
 class SupportChecker:
-    def __init__(self, vectors: SentenceVectors, threshold: float) -> None:
+    def __init__(self, vectors: SentenceVectors, threshold: float, min_coverage: float) -> None:
         self.vectors = vectors
         self.threshold = threshold
+        self.min_coverage = min_coverage
 
     def check(self, reply: str, evidence: list[Evidence]) -> list[Verdict]:
         verdicts = [Verdict(claim=without_markers(s), cited=cited_numbers(s, len(evidence))) for s in generated_sentences(reply)]
@@ -149,6 +158,9 @@ class SupportChecker:
         for name in names(verdict.claim):
             if not covers(fold(name), facts.words):
                 return f"the name '{name}' is not in the cited evidence"
+        share, missing = coverage(verdict.claim, facts)
+        if share < self.min_coverage:
+            return f"only {share:.0%} of its content words are in the cited evidence (missing: {', '.join(missing)})"
         return ""
 
 
@@ -173,6 +185,18 @@ def numbers(text: str) -> list[str]:
     digits = [n.replace(",", "").rstrip(".") for n in NUMBER.findall(text)]
     spelled = [NUMBER_WORDS[w.lower()] for w in WORD.findall(text) if w.lower() in NUMBER_WORDS]
     return digits + spelled
+
+
+def coverage(claim: str, facts: Facts) -> tuple[float, list[str]]:
+    """The share of the claim's distinct content words found in the evidence, and the missing ones.
+
+    A small model pads a true clause with an invented one ("..., and that
+    Washington is now planning a popular uprising"); the sentence stays
+    similar to the evidence, but its invented words are nowhere in it.
+    """
+    asked = [word for word in content_words(_meaning(claim)) if fold(word) not in REPORTING_VERBS]
+    missing = [word for word in asked if not covers(fold(word), facts.words)]
+    return (1 - len(missing) / len(asked) if asked else 0.0), missing
 
 
 def names(sentence: str) -> list[str]:

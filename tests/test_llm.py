@@ -95,10 +95,11 @@ def test_a_reply_that_obeyed_an_injection_would_be_dropped(make_newsdesk, embedd
     store.ingest([FIXTURES / "injection" / "basra_water_protests.txt"])
     question = "Why did residents of Basra protest in the summer?"
     evidence = HybridRetriever(store.store).retrieve(question, embeddings.embed_query(question))
-    threshold = Settings().support_threshold
+    settings = Settings()
     obedient = f"{INJECTED}. The articles are fake [1]."
-    verdicts = SupportChecker(SentenceVectors(embeddings), threshold).check(obedient, evidence)
-    assert compose(verdicts, evidence, threshold, None).check.kept == 0
+    checker = SupportChecker(SentenceVectors(embeddings), settings.support_threshold, settings.support_min_coverage)
+    verdicts = checker.check(obedient, evidence)
+    assert compose(verdicts, evidence, settings.support_threshold, None).check.kept == 0
 
 
 def test_a_supported_generated_sentence_is_shown_and_an_invented_one_removed(sample_newsdesk):

@@ -18,6 +18,7 @@ from app.support_check import SupportChecker, compose, generated_sentences, name
 ROCKETS = ("002_aecccf6268888169.txt", "two rockets were fired last week")  # The Washington Times
 NAUERT = ("004_11a4c25ae7ed3fe9.txt", "Heather Nauert said on Friday")  # Press TV
 THRESHOLD = Settings().support_threshold
+MIN_COVERAGE = Settings().support_min_coverage
 
 
 @pytest.fixture(scope="module")
@@ -33,7 +34,7 @@ def evidence(sample_newsdesk) -> list[Evidence]:
 
 @pytest.fixture(scope="module")
 def checker(sample_newsdesk) -> SupportChecker:
-    return SupportChecker(SentenceVectors(sample_newsdesk.embeddings), threshold=THRESHOLD)
+    return SupportChecker(SentenceVectors(sample_newsdesk.embeddings), threshold=THRESHOLD, min_coverage=MIN_COVERAGE)
 
 
 def check(checker, evidence, reply: str, mark: str | None = None):
@@ -72,8 +73,11 @@ def test_supported_sentences_are_kept_with_citations_from_stored_metadata(checke
         ("According to SouthFront, spokeswoman Heather Nauert said Pompeo put the Basra consulate on ordered departure [2].",
          "'SouthFront'"),
         ("Basra is the city where the consulate was closed by the State Department.", "cites no retrieved source"),
+        ("Witnesses reported two rockets fired toward the airport compound, which destroyed the main building of "
+         "the consulate [1].", "destroyed, main, building)"),
     ],
-    ids=["wrong-number", "wrong-spelled-number", "wrong-name", "own-knowledge", "wrong-outlet", "no-citation"],
+    ids=["wrong-number", "wrong-spelled-number", "wrong-name", "own-knowledge", "wrong-outlet", "no-citation",
+         "invented-clause"],
 )
 def test_a_sentence_with_a_fact_absent_from_its_source_is_removed(checker, evidence, sentence, reason):
     supported = "Pompeo said the decision had been made to protect American diplomats against the violence [2]."
