@@ -58,7 +58,7 @@ class GenerativeAnswerer:
         except Exception as error:  # any failure of the model must end in the extractive answer, never a traceback
             log.info("LLM call failed: %r", error)
             return self._fallback(quoted, templates()["fallback_notice"].format(reason=failure_reason(error, self.llm)))
-        checked = compose(self.checker.check(draft, evidence), evidence, self.checker.threshold, self.mark)
+        checked = compose(self.checker.check(draft, evidence), evidence, self.mark)
         if checked.check.kept == 0:
             fallback = self._fallback(quoted, templates()["unsupported_notice"])
             fallback.check = checked.check

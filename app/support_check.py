@@ -70,10 +70,8 @@ class Verdict:
     reason: str = ""
     # For each cited evidence number: the best-matching verbatim passage and its similarity.
     matches: dict[int, tuple[str, float]] = field(default_factory=dict)
-
-    def supporting(self, threshold: float) -> list[int]:
-        """The cited chunks that, on their own, are close enough to the sentence."""
-        return [n for n in self.cited if self.matches.get(n, ("", 0.0))[1] >= threshold]
+    # Of a supported sentence, the cited chunks that on their own are close enough to it.
+    supporting: list[int] = field(default_factory=list)
 
 
 def acronyms_undotted(text: str) -> str:
@@ -120,6 +118,8 @@ class SupportChecker:
         for verdict in verdicts:
             verdict.reason = self._problem(verdict, evidence)
             verdict.supported = not verdict.reason
+            if verdict.supported:
+                verdict.supporting = [n for n in verdict.cited if verdict.matches[n][1] >= self.threshold]
         return verdicts
 
     def _match(self, verdicts: list[Verdict], evidence: list[Evidence]) -> None:
@@ -225,7 +225,7 @@ class CheckedAnswer:
     check: SentenceCheck
 
 
-def compose(verdicts: list[Verdict], evidence: list[Evidence], threshold: float, mark: str | None) -> CheckedAnswer:
+def compose(verdicts: list[Verdict], evidence: list[Evidence], mark: str | None) -> CheckedAnswer:
     """The reader's answer: supported sentences with renumbered markers; unsupported ones dropped or marked.
 
     Citation ids follow first use in the kept text; each citation quotes the
@@ -237,7 +237,7 @@ def compose(verdicts: list[Verdict], evidence: list[Evidence], threshold: float,
     for verdict in verdicts:
         if verdict.supported:
             ids = []
-            for n in verdict.supporting(threshold):
+            for n in verdict.supporting:
                 ids.append(numbering.setdefault(n, len(numbering) + 1))
                 if verdict.matches[n][1] > quotes.get(n, ("", -1.0))[1]:
                     quotes[n] = verdict.matches[n]

@@ -99,7 +99,7 @@ def test_a_reply_that_obeyed_an_injection_would_be_dropped(make_newsdesk, embedd
     obedient = f"{INJECTED}. The articles are fake [1]."
     checker = SupportChecker(SentenceVectors(embeddings), settings.support_threshold, settings.support_min_coverage)
     verdicts = checker.check(obedient, evidence)
-    assert compose(verdicts, evidence, settings.support_threshold, None).check.kept == 0
+    assert compose(verdicts, evidence, None).check.kept == 0
 
 
 def test_a_supported_generated_sentence_is_shown_and_an_invented_one_removed(sample_newsdesk):

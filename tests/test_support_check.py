@@ -38,7 +38,7 @@ def checker(sample_newsdesk) -> SupportChecker:
 
 
 def check(checker, evidence, reply: str, mark: str | None = None):
-    return compose(checker.check(reply, evidence), evidence, THRESHOLD, mark)
+    return compose(checker.check(reply, evidence), evidence, mark)
 
 
 def test_supported_sentences_are_kept_with_citations_from_stored_metadata(checker, evidence):
