@@ -53,12 +53,16 @@ class LlamaServer:
         headers = {"Authorization": f"Bearer {self.api_key}"}
         wait_for(self.process, self.log, f"{self.base_url}/models", headers, "llama_cpp.server", self.stop)
 
-    def env(self, **overrides: str) -> dict[str, str]:
-        """``NEWSDESK_*`` variables that point newsdesk at this server."""
+    def settings(self, **overrides: object) -> dict[str, object]:
+        """``Settings`` fields that point newsdesk at this server."""
         return {
-            "NEWSDESK_LLM": "openai", "NEWSDESK_LLM_BASE_URL": self.base_url, "NEWSDESK_LLM_MODEL": self.model,
-            "NEWSDESK_LLM_API_KEY": self.api_key, **overrides,
+            "llm": "openai", "llm_base_url": self.base_url, "llm_model": self.model, "llm_api_key": self.api_key,
+            **overrides,
         }
+
+    def env(self, **overrides: str) -> dict[str, str]:
+        """The same, as ``NEWSDESK_*`` variables for a subprocess."""
+        return {f"NEWSDESK_{name.upper()}": str(value) for name, value in self.settings().items()} | overrides
 
     def stop(self) -> None:
         stop_process(self.process)

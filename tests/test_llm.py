@@ -9,16 +9,15 @@ notice saying why.
 from __future__ import annotations
 
 import json
-import os
 import re
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 from live_llm import CannedServer, SilentServer, chat_completion, quoting_reply
 from live_server import free_port
+from test_cli import assert_one_line_error
+from test_cli import newsdesk as newsdesk_cli
 
 from app.condense import condense
 from app.evaluation import CitationJudge
@@ -44,13 +43,6 @@ def llm_newsdesk(store: Newsdesk, **settings) -> Newsdesk:
     return Newsdesk(Settings(**{**base, **settings}), embeddings=store.embeddings)
 
 
-def server_settings(server, **overrides) -> dict:
-    return {
-        "llm": "openai", "llm_base_url": server.base_url, "llm_model": server.model, "llm_api_key": server.api_key,
-        **overrides,
-    }
-
-
 def assert_valid_citations(answer: Answer, newsdesk: Newsdesk) -> None:
     """Every [n] has a citation; each citation is a retrieved file, its stored outlet, a verbatim quote."""
     markers = {int(n) for n in re.findall(r"\[(\d+)\]", answer.answer)}
@@ -62,7 +54,7 @@ def assert_valid_citations(answer: Answer, newsdesk: Newsdesk) -> None:
 
 @pytest.mark.parametrize("question", QUESTIONS)
 def test_answers_from_the_llm_server_carry_valid_citations(sample_newsdesk, llm_server, question):
-    newsdesk = llm_newsdesk(sample_newsdesk, **server_settings(llm_server))
+    newsdesk = llm_newsdesk(sample_newsdesk, **llm_server.settings())
     drafts: list[str] = []
     answer = newsdesk.ask(question, on_token=drafts.append)
     assert answer.backend in ("openai", "openai+extractive-fallback")
@@ -81,7 +73,7 @@ def test_answers_from_the_llm_server_carry_valid_citations(sample_newsdesk, llm_
 def test_an_injected_instruction_in_an_article_does_not_steer_the_reply(make_newsdesk, llm_server):
     store = make_newsdesk()
     store.ingest([FIXTURES / "injection" / "basra_water_protests.txt"])
-    newsdesk = llm_newsdesk(store, **server_settings(llm_server))
+    newsdesk = llm_newsdesk(store, **llm_server.settings())
     answer = newsdesk.ask("Why did residents of Basra protest in the summer?")
     assert answer.check is not None and answer.check.checked >= 1
     assert INJECTED not in answer.answer and "fake" not in answer.answer.lower()
@@ -142,7 +134,7 @@ def test_a_hung_endpoint_times_out_into_the_fallback(sample_newsdesk):
 
 
 def test_a_wrong_api_key_is_named_in_the_notice(sample_newsdesk, llm_server):
-    newsdesk = llm_newsdesk(sample_newsdesk, **server_settings(llm_server, llm_api_key="wrong-key"))
+    newsdesk = llm_newsdesk(sample_newsdesk, **llm_server.settings(llm_api_key="wrong-key"))
     answer = newsdesk.ask(QUESTIONS[0])
     assert answer.backend == "openai+extractive-fallback"
     assert "refused the API key" in answer.notice
@@ -180,7 +172,7 @@ def test_a_follow_up_falls_back_to_extractive_condensing_when_the_llm_is_down(sa
 
 
 def test_a_follow_up_is_condensed_by_the_llm_or_the_fallback(sample_newsdesk, llm_server):
-    newsdesk = llm_newsdesk(sample_newsdesk, **server_settings(llm_server))
+    newsdesk = llm_newsdesk(sample_newsdesk, **llm_server.settings())
     answer = newsdesk.ask("What reason did he give for it?", [QUESTIONS[0]])
     carried = {"evacuation", "diplomats", "basra", "pompeo", "consulate"}
     assert carried & set(re.findall(r"\w+", answer.standalone_question.lower()))
@@ -194,30 +186,32 @@ def test_the_gguf_backend_runs_the_bundled_model_in_process(sample_newsdesk):
     assert_valid_citations(answer, newsdesk)
 
 
-def run_cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "app", *args], capture_output=True, text=True, env={**os.environ, **env})
-
-
 def test_cli_ask_with_a_dead_endpoint_prints_the_notice_and_the_extractive_reply(sample_newsdesk):
-    env = {"NEWSDESK_DATA_DIR": str(sample_newsdesk.settings.data_dir), "NEWSDESK_LLM_BASE_URL": f"http://127.0.0.1:{free_port()}/v1",
-           "NEWSDESK_LLM_MODEL": "any"}
-    result = run_cli("ask", QUESTIONS[0], "--llm", "openai", env=env)
+    dead = f"http://127.0.0.1:{free_port()}/v1"
+    result = newsdesk_cli(
+        "ask", QUESTIONS[0], "--llm", "openai", data_dir=sample_newsdesk.settings.data_dir,
+        NEWSDESK_LLM_BASE_URL=dead, NEWSDESK_LLM_MODEL="any",
+    )
     assert result.returncode == 0, result.stderr
     assert "cannot reach any at" in result.stderr and "Traceback" not in result.stderr
     assert "Sources:" in result.stdout
 
 
 def test_cli_reports_a_missing_model_file_in_one_sentence(sample_newsdesk):
-    env = {"NEWSDESK_DATA_DIR": str(sample_newsdesk.settings.data_dir), "NEWSDESK_LLM_MODEL_PATH": "/nonexistent/model.gguf"}
-    result = run_cli("ask", QUESTIONS[0], "--llm", "gguf", env=env)
-    assert result.returncode == 2
+    result = newsdesk_cli(
+        "ask", QUESTIONS[0], "--llm", "gguf", data_dir=sample_newsdesk.settings.data_dir,
+        NEWSDESK_LLM_MODEL_PATH="/nonexistent/model.gguf",
+    )
+    assert_one_line_error(result)
     assert result.stderr.strip() == "newsdesk: NEWSDESK_LLM_MODEL_PATH /nonexistent/model.gguf is not a file"
 
 
 def test_cli_openai_without_a_model_name_is_a_usage_error(sample_newsdesk):
-    env = {"NEWSDESK_DATA_DIR": str(sample_newsdesk.settings.data_dir), "NEWSDESK_LLM_BASE_URL": "http://127.0.0.1:9/v1"}
-    result = run_cli("ask", QUESTIONS[0], "--llm", "openai", env=env)
-    assert result.returncode == 2 and "NEWSDESK_LLM_MODEL" in result.stderr
+    result = newsdesk_cli(
+        "ask", QUESTIONS[0], "--llm", "openai", data_dir=sample_newsdesk.settings.data_dir,
+        NEWSDESK_LLM_BASE_URL="http://127.0.0.1:9/v1",
+    )
+    assert_one_line_error(result, "NEWSDESK_LLM_MODEL")
 
 
 def test_eval_with_llm_reports_sentence_counts_and_backends(sample_newsdesk, llm_server, tmp_path):
@@ -226,10 +220,12 @@ def test_eval_with_llm_reports_sentence_counts_and_backends(sample_newsdesk, llm
         {"id": "who-ordered", "question": QUESTIONS[0], "expect": {"cite_any": ["003_7a30f19d73eded28.txt"]}},
         {"id": "reopened", "question": "When did the US consulate in Basra reopen?", "expect": {"abstain": True}},
     ]}), encoding="utf-8")
-    env = {"NEWSDESK_DATA_DIR": str(sample_newsdesk.settings.data_dir), "NEWSDESK_LLM_MAX_TOKENS": str(TEST_MAX_TOKENS),
-           **llm_server.env()}
+    env = llm_server.env(NEWSDESK_LLM_MAX_TOKENS=str(TEST_MAX_TOKENS))
     report_path = tmp_path / "report.json"
-    result = run_cli("eval", str(questions), "-o", str(report_path), "-o", str(tmp_path / "report.html"), "--llm", "openai", env=env)
+    result = newsdesk_cli(
+        "eval", str(questions), "-o", str(report_path), "-o", str(tmp_path / "report.html"), "--llm", "openai",
+        data_dir=sample_newsdesk.settings.data_dir, **env,
+    )
     assert result.returncode == 0, result.stderr
     report = json.loads(report_path.read_text(encoding="utf-8"))
     summary = report["scored"]["summary"]
