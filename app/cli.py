@@ -21,10 +21,10 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from app.errors import BadInput
-from app.evaluation import run_question_set
-from app.questionset import QuestionSetError, load_question_set
-from app.reports import WRITERS, build_report, compare_to_baseline, write_report
-from app.render import render_reply
+from app.eval.evaluation import run_question_set
+from app.eval.questionset import QuestionSetError, load_question_set
+from app.eval.reports import WRITERS, build_report, compare_to_baseline, write_report
+from app.answer.render import render_reply
 from app.service import Newsdesk
 from app.settings import Settings
 from ingest.metadata import ManifestError
@@ -249,7 +249,7 @@ def serve(
     llm: LlmOption = None,
 ) -> None:
     """Start the chat UI (/), the HTTP API (/api) and the embed page (/embed) on one port."""
-    from app.server import check_port_free, serve as run_server, warm_up
+    from app.web.server import check_port_free, serve as run_server, warm_up
 
     newsdesk = load_newsdesk(llm)
     with user_errors():

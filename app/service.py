@@ -11,18 +11,18 @@ from collections.abc import Callable
 from functools import cached_property
 from pathlib import Path
 
-from app.answering import TokenSink
-from app.chain import build_answer_chain
-from app.condense import condense
+from app.answer.answering import TokenSink
+from app.answer.chain import build_answer_chain
+from app.answer.condense import condense
 from app.errors import BadInput, TooLarge
-from app.extractive import ExtractiveAnswerer
-from app.generative import GenerativeAnswerer
-from app.llm_backends import LLMBackend, build_backend
-from app.llm_condense import LLMCondenser
-from app.retrieval import HybridRetriever
+from app.answer.extractive import ExtractiveAnswerer
+from app.llm.generative import GenerativeAnswerer
+from app.llm.backends import LLMBackend, build_backend
+from app.llm.condense import LLMCondenser
+from app.answer.retrieval import HybridRetriever
 from app.schemas import Answer
 from app.settings import Settings
-from app.support_check import SupportChecker
+from app.llm.support_check import SupportChecker
 from ingest import sample_corpus_dir
 from ingest.articles import ArticleBuilder
 from ingest.chunking import Chunker

@@ -53,7 +53,7 @@ class Settings(BaseSettings):
     )
     max_question_chars: int = Field(default=2000, ge=10, description="Longer questions are refused.")
 
-    # Generative answers (see app/llm_backends.py and app/support_check.py)
+    # Generative answers (see app/llm/backends.py and app/llm/support_check.py)
     llm: Literal["extractive", "openai", "gguf"] = Field(
         default="extractive", description="Answer backend: extractive (no model), openai (any compatible endpoint), gguf."
     )

@@ -24,8 +24,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from app.evaluation import percentile
-from app.questionset import load_question_set
+from app.eval.evaluation import percentile
+from app.eval.questionset import load_question_set
 from app.service import Newsdesk
 from app.settings import Settings
 from ingest import sample_corpus_dir

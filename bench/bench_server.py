@@ -24,8 +24,8 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
-from app.evaluation import percentile  # noqa: E402
-from app.questionset import load_question_set  # noqa: E402
+from app.eval.evaluation import percentile  # noqa: E402
+from app.eval.questionset import load_question_set  # noqa: E402
 from live_server import NewsdeskServer  # noqa: E402
 
 QUESTIONS = ROOT / "tests" / "data" / "questions.yaml"

@@ -15,7 +15,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from app.questionset import load_question_set
+from app.eval.questionset import load_question_set
 from app.service import Newsdesk
 from app.settings import Settings
 

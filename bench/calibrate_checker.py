@@ -25,11 +25,11 @@ from pathlib import Path
 import yaml
 from calibrate_abstention import best_threshold
 
-from app.extractive import SentenceVectors
-from app.retrieval import Evidence
+from app.answer.extractive import SentenceVectors
+from app.answer.retrieval import Evidence
 from app.service import Newsdesk
 from app.settings import Settings
-from app.support_check import SupportChecker, coverage, evidence_facts
+from app.llm.support_check import SupportChecker, coverage, evidence_facts
 from vectorstore.store import StoredChunk
 
 HERE = Path(__file__).parent

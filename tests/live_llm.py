@@ -23,7 +23,7 @@ from pathlib import Path
 
 from live_server import free_port, stop_process, wait_for
 
-from app.llm_backends import bundled_gguf
+from app.llm.backends import bundled_gguf
 from ingest.sentences import split_sentences
 
 MODEL_ALIAS = "smollm2"

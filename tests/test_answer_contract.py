@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from app.errors import BadInput
-from app.render import render_reply
+from app.answer.render import render_reply
 from ingest.cleaning import clean_text
 from ingest.reading import read_article_file
 

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from app.evaluation import run_question_set
-from app.questionset import load_question_set
-from app.report_html import to_html
-from app.reports import build_report
+from app.eval.evaluation import run_question_set
+from app.eval.questionset import load_question_set
+from app.eval.report_html import to_html
+from app.eval.reports import build_report
 from conftest import DATA
 
 

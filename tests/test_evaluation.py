@@ -7,10 +7,10 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from app.expectations import check_answer
-from app.evaluation import CaseResult, CitationJudge, EvalRun, hit_at_k, percentile, reciprocal_rank, run_question_set, summarize
-from app.questionset import Case, Expect, load_question_set
-from app.reports import build_report, compare_to_baseline, to_csv, to_json, to_junit
+from app.eval.expectations import check_answer
+from app.eval.evaluation import CaseResult, CitationJudge, EvalRun, hit_at_k, percentile, reciprocal_rank, run_question_set, summarize
+from app.eval.questionset import Case, Expect, load_question_set
+from app.eval.reports import build_report, compare_to_baseline, to_csv, to_json, to_junit
 from app.schemas import Answer, Citation, RetrievedChunk
 from conftest import DATA
 from test_cli import assert_one_line_error, newsdesk

@@ -19,14 +19,14 @@ from live_server import free_port
 from test_cli import assert_one_line_error
 from test_cli import newsdesk as newsdesk_cli
 
-from app.condense import condense
-from app.evaluation import CitationJudge
-from app.extractive import SentenceVectors
-from app.retrieval import HybridRetriever
+from app.answer.condense import condense
+from app.eval.evaluation import CitationJudge
+from app.answer.extractive import SentenceVectors
+from app.answer.retrieval import HybridRetriever
 from app.schemas import Answer
 from app.service import Newsdesk
 from app.settings import Settings
-from app.support_check import SupportChecker, compose
+from app.llm.support_check import SupportChecker, compose
 
 FIXTURES = Path(__file__).parent / "fixtures"
 QUESTIONS = [

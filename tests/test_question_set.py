@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from app.expectations import check_answer
-from app.questionset import QuestionSetError, load_question_set
+from app.eval.expectations import check_answer
+from app.eval.questionset import QuestionSetError, load_question_set
 from conftest import DATA
 
 QUESTIONS = load_question_set(DATA / "questions.yaml")

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import pytest
 
-from app.extractive import SentenceVectors
-from app.llm_condense import rewrite_or_none
-from app.llm_prompt import answer_messages, inert_article_text
-from app.retrieval import Evidence
+from app.answer.extractive import SentenceVectors
+from app.llm.condense import rewrite_or_none
+from app.llm.prompt import answer_messages, inert_article_text
+from app.answer.retrieval import Evidence
 from app.settings import Settings
-from app.support_check import SupportChecker, compose, generated_sentences, names, numbers
+from app.llm.support_check import SupportChecker, compose, generated_sentences, names, numbers
 
 ROCKETS = ("002_aecccf6268888169.txt", "two rockets were fired last week")  # The Washington Times
 NAUERT = ("004_11a4c25ae7ed3fe9.txt", "Heather Nauert said on Friday")  # Press TV

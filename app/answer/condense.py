@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-from app.text import WORD, content_words, terms
+from app.answer.text import WORD, content_words, terms
 
 # Pronouns that need an antecedent outside the question. Possessives ("its consulate") and
 # "that" (mostly a conjunction) are left out: they fire on self-contained questions.

@@ -24,8 +24,8 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from app.expectations import CheckResult, check_answer
-from app.questionset import Case, QuestionSet
+from app.eval.expectations import CheckResult, check_answer
+from app.eval.questionset import Case, QuestionSet
 from app.schemas import Answer, Citation
 from app.service import Newsdesk
 

@@ -24,10 +24,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from app.answering import AnswerResult, TokenSink, cite
-from app.retrieval import Evidence
+from app.answer.answering import AnswerResult, TokenSink, cite
+from app.answer.retrieval import Evidence
 from app.schemas import Citation
-from app.text import covers, terms
+from app.answer.text import covers, terms
 from ingest.outlets import UNKNOWN_OUTLET
 from ingest.sentences import split_sentences
 from prompts import load_templates

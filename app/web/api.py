@@ -1,7 +1,7 @@
 """The JSON API of CONTRACTS.md: ``POST /api/ask``, ``GET /api/sources``, ``GET /api/health``.
 
 Request bodies are pydantic models, so a malformed body is a 422 before any
-work is done; ``app.server`` turns FastAPI's error list into one readable
+work is done; ``app.web.server`` turns FastAPI's error list into one readable
 sentence. The routes call the same ``Newsdesk`` as the CLI and the chat UI,
 so all three give the same answers and citations.
 """

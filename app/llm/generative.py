@@ -6,8 +6,8 @@ The order of work is what keeps it honest:
    (no passage clears the calibrated threshold) the model is not asked at
    all: a fluent answer without support is exactly what must not happen.
 2. The model writes a draft from numbered source blocks
-   (``app.llm_prompt``), streamed to ``on_token`` for a UI.
-3. ``app.support_check`` drops (or marks) every sentence its citations do
+   (``app.llm.prompt``), streamed to ``on_token`` for a UI.
+3. ``app.llm.support_check`` drops (or marks) every sentence its citations do
    not support and renumbers the rest; citations are built from stored
    metadata.
 4. If the model cannot be reached, times out, refuses the key or writes
@@ -21,13 +21,13 @@ import logging
 
 from langchain_core.messages import BaseMessage
 
-from app.answering import AnswerResult, TokenSink
-from app.extractive import ExtractiveAnswerer
-from app.llm_backends import LLMBackend, failure_reason
-from app.llm_prompt import answer_messages, templates
-from app.retrieval import Evidence
-from app.support_check import SupportChecker, compose
-from app.text import message_text
+from app.answer.answering import AnswerResult, TokenSink
+from app.answer.extractive import ExtractiveAnswerer
+from app.llm.backends import LLMBackend, failure_reason
+from app.llm.prompt import answer_messages, templates
+from app.answer.retrieval import Evidence
+from app.llm.support_check import SupportChecker, compose
+from app.answer.text import message_text
 
 log = logging.getLogger(__name__)
 FALLBACK_SUFFIX = "+extractive-fallback"

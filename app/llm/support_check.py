@@ -29,12 +29,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from app.answering import cite
-from app.extractive import SentenceVectors
-from app.llm_prompt import published_words
-from app.retrieval import Evidence
+from app.answer.answering import cite
+from app.answer.extractive import SentenceVectors
+from app.llm.prompt import published_words
+from app.answer.retrieval import Evidence
 from app.schemas import Citation, DroppedSentence, SentenceCheck
-from app.text import STOP_WORDS, WORD, content_words, covers, fold
+from app.answer.text import STOP_WORDS, WORD, content_words, covers, fold
 from ingest.sentences import Span, split_sentences
 
 MARKERS = r"\[\s*\d+(?:\s*[,;]\s*\d+)*\s*\]"

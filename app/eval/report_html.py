@@ -8,7 +8,7 @@ the file needs no network and no neighbouring files.
 from __future__ import annotations
 
 from app.html_pages import render_page
-from app.report_charts import latency_chart, tag_chart
+from app.eval.report_charts import latency_chart, tag_chart
 
 
 def to_html(report: dict) -> str:

@@ -1,23 +1,23 @@
 """Follow-up questions made standalone by the chat model, with the extractive condenser as fallback.
 
-Only questions that need it are rewritten (``app.condense.is_follow_up``): a
+Only questions that need it are rewritten (``app.answer.condense.is_follow_up``): a
 self-contained question goes to retrieval exactly as asked. The model's
 rewrite is used only when it looks like a question about the conversation:
 one line of reasonable length that keeps at least half of the question's
 content words (a small model likes to repeat the earlier question instead)
 and carries at least one content word from the earlier turns into it
 (otherwise nothing was resolved). Anything else (an answer instead of a question, an
-error, a timeout) falls back to ``app.condense.condense``.
+error, a timeout) falls back to ``app.answer.condense.condense``.
 """
 
 from __future__ import annotations
 
 import logging
 
-from app.condense import condense, is_follow_up
-from app.generative import GenerativeAnswerer
-from app.llm_prompt import condense_messages
-from app.text import covers, terms
+from app.answer.condense import condense, is_follow_up
+from app.llm.generative import GenerativeAnswerer
+from app.llm.prompt import condense_messages
+from app.answer.text import covers, terms
 
 log = logging.getLogger(__name__)
 MAX_REWRITE_CHARS = 300

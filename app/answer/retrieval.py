@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 from rank_bm25 import BM25Okapi
 
-from app.text import terms
+from app.answer.text import terms
 from vectorstore.store import ChunkStore, StoredChunk
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from app.questionset import Expect
+from app.eval.questionset import Expect
 from app.schemas import Answer
 
 

@@ -1,9 +1,9 @@
 """``newsdesk serve``: one FastAPI app on one port with the JSON API, the embed page and the Gradio UI.
 
-Routes (CONTRACTS.md): ``/api/*`` (``app.api``), ``/embed`` (how to put the
+Routes (CONTRACTS.md): ``/api/*`` (``app.web.api``), ``/embed`` (how to put the
 chat on another site, with the live widget), ``/gradio.js`` (Gradio's own
 web-component loader, served locally because the usual CDN copy is not
-reachable offline), and the chat UI mounted at ``/``. ``app.http_policy``
+reachable offline), and the chat UI mounted at ``/``. ``app.web.http_policy``
 wraps all of it, so the Gradio routes obey the same allowed origins as the API.
 """
 
@@ -19,12 +19,12 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 
-from app.api import build_api_router
+from app.web.api import build_api_router
 from app.errors import BadInput
 from app.html_pages import render_page
-from app.http_policy import BodySizeLimit, OriginPolicy
+from app.web.http_policy import BodySizeLimit, OriginPolicy
 from app.service import Newsdesk
-from app.ui import CSS, build_ui
+from app.web.ui import CSS, build_ui
 
 GRADIO_LOADER = Path(gr.__file__).parent / "templates" / "frontend" / "gradio.js"
 WARM_UP_QUESTION = "What happened?"

@@ -16,8 +16,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 from gradio import ChatMessage
 
-from app.answering import TokenSink
-from app.render import source_line
+from app.answer.answering import TokenSink
+from app.answer.render import source_line
 from app.schemas import Answer, Citation
 
 _MARKDOWN_SYNTAX = re.compile(r"([\\`*_\[\]{}#|~$!])")

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
-from app.retrieval import Evidence
+from app.answer.retrieval import Evidence
 from app.schemas import Citation, SentenceCheck
 
 TokenSink = Callable[[str], None]

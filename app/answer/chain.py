@@ -15,8 +15,8 @@ from typing import Any
 
 from langchain_core.runnables import Runnable, RunnableLambda
 
-from app.answering import Answerer
-from app.retrieval import HybridRetriever
+from app.answer.answering import Answerer
+from app.answer.retrieval import HybridRetriever
 from app.schemas import Answer, RetrievedChunk
 from vectorstore.embeddings import MiniLMEmbeddings
 

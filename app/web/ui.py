@@ -12,9 +12,9 @@ from collections.abc import Iterator
 
 import gradio as gr
 
-from app.chat_messages import inert_markdown, streamed_reply
+from app.web.chat_messages import inert_markdown, streamed_reply
 from app.errors import BadInput
-from app.text import message_text
+from app.answer.text import message_text
 from app.service import MAX_HISTORY_TURNS, Newsdesk
 from vectorstore.catalog import ArticleRecord
 from vectorstore.store import StoreUnavailable
