@@ -24,6 +24,7 @@ from app.errors import BadInput
 from app.eval.evaluation import run_question_set
 from app.eval.questionset import QuestionSetError, load_question_set
 from app.eval.reports import WRITERS, build_report, compare_to_baseline, write_report
+from app.answer.compare_render import render_comparison
 from app.answer.render import render_reply
 from app.service import Newsdesk
 from app.settings import Settings
@@ -157,6 +158,24 @@ def ask(
     if answer.notice:
         say(f"newsdesk: {answer.notice}")
     print(answer.model_dump_json(indent=2) if as_json else render_reply(answer))
+
+
+@cli.command()
+def compare(
+    question: Annotated[str, typer.Argument(help="The question.")],
+    history: Annotated[list[str] | None, typer.Option("--history", help="An earlier question, oldest first; repeatable.")] = None,
+    outlet: Annotated[list[str] | None, typer.Option("--outlet", help="Compare only these outlets; repeatable.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the comparison object as JSON.")] = False,
+    llm: LlmOption = None,
+) -> None:
+    """Compare the outlets: each one's own account, the silent ones, and where they disagree."""
+    newsdesk = load_newsdesk(llm)
+    with user_errors():
+        _ingest_sample_if_empty(newsdesk)
+        comparison = newsdesk.compare(question, history or [], outlet or [])
+    if comparison.notice:
+        say(f"newsdesk: {comparison.notice}")
+    print(comparison.model_dump_json(indent=2) if as_json else render_comparison(comparison))
 
 
 @cli.command()

@@ -59,3 +59,38 @@ class Answer(BaseModel):
     check: SentenceCheck | None = Field(default=None, description="Sentence check of a generated answer; null for extractive.")
     notice: str | None = Field(default=None, description="A message for the reader, e.g. why the LLM was not used.")
     timings_ms: dict[str, float]
+
+
+class OutletSection(BaseModel):
+    """One outlet's own account in a comparison; every ``[n]`` in ``answer`` cites this outlet's articles."""
+
+    outlet: str
+    answer: str
+    abstained: bool
+    articles: int = Field(description="How many of this outlet's articles the section quotes.")
+
+
+class Claim(BaseModel):
+    outlet: str
+    citation: int = Field(description="Id of the citation holding this outlet's side.")
+
+
+class Disagreement(BaseModel):
+    about: str = Field(description="What the outlets differ on, e.g. 'who is responsible: consulate, closure'.")
+    claims: list[Claim]
+
+
+class Comparison(BaseModel):
+    """The comparison object of CONTRACTS.md: one section per outlet with evidence, the silent ones, and the conflicts."""
+
+    question: str
+    standalone_question: str
+    abstained: bool
+    outlets: list[OutletSection]
+    silent: list[str] = Field(description="Ingested outlets (within the filter) with no evidence that clears the bar.")
+    disagreements: list[Disagreement]
+    citations: list[Citation] = Field(description="Ids unique across the comparison.")
+    retrieved: list[RetrievedChunk] = Field(default_factory=list, description="Every outlet's retrieved chunks, ranked per outlet.")
+    backend: str
+    notice: str | None = Field(default=None, description="A message for the reader, e.g. a section's LLM fallback.")
+    timings_ms: dict[str, float]

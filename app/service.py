@@ -12,7 +12,9 @@ from functools import cached_property
 from pathlib import Path
 
 from app.answer.answering import TokenSink
-from app.answer.chain import build_answer_chain
+from app.answer.chain import Condenser, build_answer_chain
+from app.answer.compare import Comparer
+from app.answer.intent import route, topic
 from app.answer.condense import condense
 from app.errors import BadInput, TooLarge
 from app.answer.extractive import ExtractiveAnswerer
@@ -20,7 +22,7 @@ from app.llm.generative import GenerativeAnswerer
 from app.llm.backends import LLMBackend, build_backend
 from app.llm.condense import LLMCondenser
 from app.answer.retrieval import HybridRetriever
-from app.schemas import Answer
+from app.schemas import Answer, Comparison
 from app.settings import Settings
 from app.llm.support_check import SupportChecker
 from ingest import sample_corpus_dir
@@ -62,20 +64,40 @@ class Newsdesk:
         return f"{backend.name} ({backend.describe})" if backend else "extractive quotes (no LLM)"
 
     @cached_property
-    def chain(self):
-        """The answering chain for ``NEWSDESK_LLM``; a missing model or setting is a ``BadInput`` here."""
+    def retriever(self) -> HybridRetriever:
         s = self.settings
-        retriever = HybridRetriever(self.store, top_k=s.top_k, fetch_k=s.fetch_k, rrf_k=s.rrf_k)
-        extractive = ExtractiveAnswerer(
-            self.embeddings, term_weight=retriever.bm25.idf, threshold=s.abstain_threshold, max_sentences=s.answer_sentences
+        return HybridRetriever(self.store, top_k=s.top_k, fetch_k=s.fetch_k, rrf_k=s.rrf_k)
+
+    @cached_property
+    def extractive(self) -> ExtractiveAnswerer:
+        s = self.settings
+        return ExtractiveAnswerer(
+            self.embeddings, term_weight=self.retriever.bm25.idf, threshold=s.abstain_threshold, max_sentences=s.answer_sentences
         )
+
+    @cached_property
+    def answerer(self) -> ExtractiveAnswerer | GenerativeAnswerer:
+        """The answerer for ``NEWSDESK_LLM``; a missing model or setting is a ``BadInput`` here."""
+        s = self.settings
         if s.llm == "extractive":
-            return build_answer_chain(self.embeddings, retriever, condense, extractive)
-        checker = SupportChecker(extractive.vectors, threshold=s.support_threshold, min_coverage=s.support_min_coverage)
-        generative = GenerativeAnswerer(
-            self.llm_backend, extractive, checker, s.answer_sentences, mark_unsupported=s.unsupported_sentences == "mark"
+            return self.extractive
+        checker = SupportChecker(self.extractive.vectors, threshold=s.support_threshold, min_coverage=s.support_min_coverage)
+        return GenerativeAnswerer(
+            self.llm_backend, self.extractive, checker, s.answer_sentences, mark_unsupported=s.unsupported_sentences == "mark"
         )
-        return build_answer_chain(self.embeddings, retriever, LLMCondenser(generative), generative)
+
+    @cached_property
+    def condenser(self) -> Condenser:
+        answerer = self.answerer
+        return LLMCondenser(answerer) if isinstance(answerer, GenerativeAnswerer) else condense
+
+    @cached_property
+    def chain(self):
+        return build_answer_chain(self.embeddings, self.retriever, self.condenser, self.answerer)
+
+    @cached_property
+    def comparer(self) -> Comparer:
+        return Comparer(self.embeddings, self.retriever, self.condenser, self.answerer, self.extractive)
 
     # Ingest and catalog
 
@@ -116,14 +138,32 @@ class Newsdesk:
         ``on_token`` receives a generative backend's unchecked draft as it is
         written; the returned ``Answer`` holds the checked text.
         """
+        history = self._checked(question, history)
+        state = {"question": question, "history": history, "outlets": self.resolve_outlets(outlets or []), "on_token": on_token}
+        return self.chain.invoke(state)
+
+    def compare(self, question: str, history: list[str] | None = None, outlets: list[str] | None = None) -> Comparison:
+        """Each outlet's own account, the silent outlets and the disagreements; same errors as ``ask``."""
+        history = self._checked(question, history)
+        ingested = self.ingested_outlets()
+        asked = route(question, ingested)
+        chosen = self.resolve_outlets(outlets or []) or asked.outlets or ingested
+        # Comparison wording ("according to each outlet") is not what the articles are asked about.
+        return self.comparer.compare(question, asked.topic, [topic(turn) for turn in history], chosen)
+
+    def wants_comparison(self, question: str) -> bool:
+        """True when the question itself asks to compare outlets, e.g. "..., according to each outlet?"."""
+        return route(question, self.ingested_outlets()).compare
+
+    def _checked(self, question: str, history: list[str] | None) -> list[str]:
+        """The history, after refusing an empty or oversized question or history (``BadInput``/``TooLarge``)."""
         history = history or []
         self._check_text(question, "question")
         if len(history) > MAX_HISTORY_TURNS:
             raise TooLarge(f"history has {len(history)} turns; the limit is {MAX_HISTORY_TURNS}")
         for turn in history:
             self._check_text(turn, "history turn")
-        state = {"question": question, "history": history, "outlets": self.resolve_outlets(outlets or []), "on_token": on_token}
-        return self.chain.invoke(state)
+        return history
 
     def _check_text(self, text: str, what: str) -> None:
         limit = self.settings.max_question_chars
@@ -132,9 +172,12 @@ class Newsdesk:
         if len(text) > limit:
             raise TooLarge(f"the {what} is {len(text)} characters long; the limit is {limit} (NEWSDESK_MAX_QUESTION_CHARS)")
 
+    def ingested_outlets(self) -> list[str]:
+        return sorted({record.outlet for record in self.store.catalog.articles().values()})
+
     def resolve_outlets(self, names: list[str]) -> list[str]:
         """Canonical names of ingested outlets; an unknown one is a ``BadInput`` that lists the known ones."""
-        ingested = sorted({record.outlet for record in self.store.catalog.articles().values()})
+        ingested = self.ingested_outlets()
         resolved = []
         for name in names:
             canonical = self.registry.canonical(name) or name.strip()

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from app.answer.retrieval import Evidence
-from app.schemas import Citation, SentenceCheck
+from app.schemas import Citation, RetrievedChunk, SentenceCheck
 
 TokenSink = Callable[[str], None]
 """Receives generated text as it arrives, for a UI that streams the draft."""
@@ -45,4 +45,12 @@ def cite(number: int, evidence: Evidence, quote: str, score: float) -> Citation:
         quote=quote,
         chunk_id=meta["chunk_id"],
         score=round(score, 4),
+    )
+
+
+def retrieved_chunk(evidence: Evidence) -> RetrievedChunk:
+    """How a retrieved chunk is reported in answer and comparison objects."""
+    meta = evidence.chunk.metadata
+    return RetrievedChunk(
+        rank=evidence.rank, source=meta["source"], outlet=evidence.outlet, chunk_id=meta["chunk_id"], score=round(evidence.score, 4)
     )

@@ -15,9 +15,9 @@ from typing import Any
 
 from langchain_core.runnables import Runnable, RunnableLambda
 
-from app.answer.answering import Answerer
+from app.answer.answering import Answerer, retrieved_chunk
 from app.answer.retrieval import HybridRetriever
-from app.schemas import Answer, RetrievedChunk
+from app.schemas import Answer
 from vectorstore.embeddings import MiniLMEmbeddings
 
 State = dict[str, Any]
@@ -48,16 +48,7 @@ def assemble(state: State) -> Answer:
         abstained=result.abstained,
         support=round(result.support, 4),
         citations=result.citations,
-        retrieved=[
-            RetrievedChunk(
-                rank=e.rank,
-                source=e.chunk.metadata["source"],
-                outlet=e.outlet,
-                chunk_id=e.chunk.metadata["chunk_id"],
-                score=round(e.score, 4),
-            )
-            for e in state["evidence"]
-        ],
+        retrieved=[retrieved_chunk(e) for e in state["evidence"]],
         backend=result.backend,
         check=result.check,
         notice=result.notice,

@@ -1,4 +1,4 @@
-"""The JSON API of CONTRACTS.md: ``POST /api/ask``, ``GET /api/sources``, ``GET /api/health``.
+"""The JSON API of CONTRACTS.md: ``POST /api/ask``, ``POST /api/compare``, ``GET /api/sources``, ``GET /api/health``.
 
 Request bodies are pydantic models, so a malformed body is a 422 before any
 work is done; ``app.web.server`` turns FastAPI's error list into one readable
@@ -8,11 +8,14 @@ so all three give the same answers and citations.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from fastapi import APIRouter, HTTPException, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.errors import BadInput, TooLarge
-from app.schemas import Answer
+from app.schemas import Answer, Comparison
 from app.service import Newsdesk
 from vectorstore.catalog import ArticleRecord
 from vectorstore.store import StoreUnavailable
@@ -34,20 +37,33 @@ class Health(BaseModel):
     chunks: int
 
 
+@contextmanager
+def http_errors() -> Iterator[None]:
+    """The same status codes for ``/ask`` and ``/compare``: 413 too long, 422 bad input, 503 store down."""
+    try:
+        yield
+    except TooLarge as error:
+        raise HTTPException(status.HTTP_413_REQUEST_ENTITY_TOO_LARGE, error.message) from None
+    except BadInput as error:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, error.message) from None
+    except StoreUnavailable as error:
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, str(error)) from None
+
+
 def build_api_router(newsdesk: Newsdesk) -> APIRouter:
     router = APIRouter(prefix="/api", tags=["newsdesk"])
 
     @router.post("/ask", response_model=Answer, responses={413: {"description": "Question or history too long."}})
     def ask(request: AskRequest) -> Answer:
         """Answer a question; the reply cites outlet and file for each claim, or abstains."""
-        try:
+        with http_errors():
             return newsdesk.ask(request.question, request.history, request.outlets)
-        except TooLarge as error:
-            raise HTTPException(status.HTTP_413_REQUEST_ENTITY_TOO_LARGE, error.message) from None
-        except BadInput as error:
-            raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, error.message) from None
-        except StoreUnavailable as error:
-            raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, str(error)) from None
+
+    @router.post("/compare", response_model=Comparison, responses={413: {"description": "Question or history too long."}})
+    def compare(request: AskRequest) -> Comparison:
+        """Each outlet's own account with citations to its own articles, the silent outlets, and the disagreements."""
+        with http_errors():
+            return newsdesk.compare(request.question, request.history, request.outlets)
 
     @router.get("/sources", response_model=list[ArticleRecord])
     def sources() -> list[ArticleRecord]:
