@@ -23,6 +23,8 @@ COMPARISON = re.compile(
         rf"\bcompare (?:the )?{SOURCES}\b",
         rf"\b(?:which|what) {SOURCES} (?:say|says|said|report|claim|blame)\b",
         rf"\b{SOURCES} (?:disagree|differ)\b",
+        r"\b(?:what|how) (?:do|did) (?:the |different |the different )?(?:outlets|newspapers|papers|publications|media) "
+        r"(?:say|report|claim|write)\b",
         r"\bside by side\b",
         r"\bwho says what\b",
     ]),

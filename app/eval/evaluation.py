@@ -24,16 +24,16 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from app.eval.expectations import CheckResult, check_answer
+from app.eval.expectations import CheckResult, check_answer, check_comparison
 from app.eval.questionset import Case, QuestionSet
-from app.schemas import Answer, Citation
+from app.schemas import Answer, Citation, Comparison
 from app.service import Newsdesk
 
 
 @dataclass
 class CaseResult:
     case: Case
-    answer: Answer
+    answer: Answer | Comparison  # a Comparison for ``mode: compare`` cases
     checks: list[CheckResult]
     ranked_files: list[str]
     citation_validity: list[bool]
@@ -53,7 +53,7 @@ class EvalRun:
     results: list[CaseResult] = field(default_factory=list)
 
 
-def ranked_files(answer: Answer) -> list[str]:
+def ranked_files(answer: Answer | Comparison) -> list[str]:
     """Retrieved files in order of their best-ranked chunk."""
     files: list[str] = []
     for chunk in sorted(answer.retrieved, key=lambda r: r.rank):
@@ -105,11 +105,12 @@ class CitationJudge:
         return self._texts[source]
 
 
-def ask_case(newsdesk: Newsdesk, case: Case) -> Answer:
-    """Earlier turns are asked first, in one conversation, then the case's question."""
+def ask_case(newsdesk: Newsdesk, case: Case) -> Answer | Comparison:
+    """Earlier turns are asked first, in one conversation, then the case's question (compared in ``mode: compare``)."""
+    respond = newsdesk.compare if case.mode == "compare" else newsdesk.ask
     for turn, question in enumerate(case.history):
-        newsdesk.ask(question, case.history[:turn])
-    return newsdesk.ask(case.question, case.history)
+        respond(question, case.history[:turn])
+    return respond(case.question, case.history)
 
 
 def run_question_set(
@@ -123,7 +124,7 @@ def run_question_set(
         result = CaseResult(
             case=case,
             answer=answer,
-            checks=check_answer(answer, case.expect),
+            checks=check_comparison(answer, case.expect) if case.mode == "compare" else check_answer(answer, case.expect),
             ranked_files=files,
             citation_validity=[judge.valid(citation, files) for citation in answer.citations],
         )
@@ -167,7 +168,7 @@ def summarize(run: EvalRun) -> dict:
 
 def sentence_counts(results: list[CaseResult]) -> dict[str, int]:
     """Generated sentences checked, kept, dropped and marked over all answers (zero for extractive quotes)."""
-    checks = [r.answer.check for r in results if r.answer.check is not None]
+    checks = [r.answer.check for r in results if getattr(r.answer, "check", None) is not None]
     return {key: sum(getattr(c, key) for c in checks) for key in ("checked", "kept", "dropped", "marked")}
 
 

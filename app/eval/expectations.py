@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from app.eval.questionset import Expect
-from app.schemas import Answer
+from app.schemas import Answer, Comparison
 
 
 @dataclass(frozen=True)
@@ -17,9 +17,34 @@ class CheckResult:
 
 def check_answer(answer: Answer, expect: Expect) -> list[CheckResult]:
     """Results for every key the case sets, in the order of the format's table."""
+    return _checks(answer, answer.answer, expect)
+
+
+def check_comparison(comparison: Comparison, expect: Expect) -> list[CheckResult]:
+    """The answer keys over all sections' text and citations, then the comparison's own keys."""
+    text = "\n".join(section.answer for section in comparison.outlets)
+    results = _checks(comparison, text, expect)
+    speaking = {section.outlet for section in comparison.outlets}
+
+    def add(name: str, passed: bool, reason: str) -> None:
+        results.append(CheckResult(name, passed, "ok" if passed else reason))
+
+    if expect.outlets_all:
+        missing = sorted(set(expect.outlets_all) - speaking)
+        add("outlets_all", not missing, f"no section for {missing}; sections: {sorted(speaking)}")
+    if expect.silent_any:
+        add("silent_any", bool(set(comparison.silent) & set(expect.silent_any)),
+            f"silent {comparison.silent}, none of {expect.silent_any}")
+    if expect.disagreement is not None:
+        found = bool(comparison.disagreements)
+        add("disagreement", found == expect.disagreement, f"{len(comparison.disagreements)} disagreements, expected {expect.disagreement}")
+    return results
+
+
+def _checks(answer: Answer | Comparison, answer_text: str, expect: Expect) -> list[CheckResult]:
     cited = {c.source for c in answer.citations}
     outlets = {c.outlet for c in answer.citations}
-    text = answer.answer.casefold()
+    text = answer_text.casefold()
     results = []
 
     def add(name: str, passed: bool, reason: str) -> None:

@@ -10,7 +10,9 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+COMPARE_ONLY = ("outlets_all", "silent_any", "disagreement")
 
 
 class Expect(BaseModel):
@@ -26,6 +28,9 @@ class Expect(BaseModel):
     contains_all: list[str] = Field(default_factory=list)
     not_contains: list[str] = Field(default_factory=list)
     abstain: bool | None = None
+    outlets_all: list[str] = Field(default_factory=list, description="compare: each listed outlet has a section.")
+    silent_any: list[str] = Field(default_factory=list, description="compare: at least one of these is silent.")
+    disagreement: bool | None = Field(default=None, description="compare: at least one disagreement (true) or none (false).")
     max_ms: float | None = Field(default=None, gt=0)
 
 
@@ -35,8 +40,18 @@ class Case(BaseModel):
     id: str = Field(min_length=1)
     question: str = Field(min_length=1)
     history: list[str] = Field(default_factory=list)
+    mode: Literal["ask", "compare"] = "ask"
     tags: list[str] = Field(default_factory=list)
     expect: Expect = Field(default_factory=Expect)
+
+
+    @model_validator(mode="after")
+    def compare_keys_need_compare_mode(self) -> Case:
+        """``outlets_all`` on an ``ask`` case would silently test nothing a reader sees; refuse it."""
+        used = [k for k in COMPARE_ONLY if getattr(self.expect, k) not in (None, [])]
+        if used and self.mode != "compare":
+            raise ValueError(f"expect keys {', '.join(used)} need 'mode: compare'")
+        return self
 
 
 class Defaults(BaseModel):

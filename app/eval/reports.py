@@ -16,8 +16,10 @@ import xml.etree.ElementTree as ET
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
+from app.answer.compare_render import render_comparison
 from app.eval.report_html import to_html
 from app.eval.evaluation import CaseResult, EvalRun, corpus_fingerprint, reciprocal_rank, summarize, timings
+from app.schemas import Comparison
 from app.service import Newsdesk
 from ingest.chunking import TIKTOKEN_ENCODING
 
@@ -30,20 +32,23 @@ MACHINE_SPECIFIC_SETTINGS = {"data_dir", "chroma_url"}
 
 def case_record(result: CaseResult) -> dict:
     answer = result.answer
+    compared = isinstance(answer, Comparison)
     return {
         "id": result.case.id,
         "question": result.case.question,
         "history": result.case.history,
+        "mode": result.case.mode,
         "tags": result.case.tags,
         "passed": result.passed,
         "checks": [{"name": c.name, "passed": c.passed, "reason": c.reason} for c in result.checks],
         "standalone_question": answer.standalone_question,
-        "answer": answer.answer,
+        "answer": render_comparison(answer) if compared else answer.answer,
         "abstained": answer.abstained,
-        "support": answer.support,
+        "support": None if compared else answer.support,
         "backend": answer.backend,
         "notice": answer.notice,
-        "check": answer.check.model_dump() if answer.check else None,
+        "check": answer.check.model_dump() if not compared and answer.check else None,
+        **(comparison_record(answer) if compared else {}),
         "citations": [
             {"id": c.id, "source": c.source, "outlet": c.outlet, "quote": c.quote, "valid": valid}
             for c, valid in zip(answer.citations, result.citation_validity, strict=True)
@@ -52,6 +57,15 @@ def case_record(result: CaseResult) -> dict:
         "retrieved_files": result.ranked_files,
         "reciprocal_rank": round(reciprocal_rank(result.ranked_files, result.expected_files), 4),
         "retrieved": [{"rank": r.rank, "source": r.source, "chunk_id": r.chunk_id, "score": r.score} for r in answer.retrieved],
+    }
+
+
+def comparison_record(comparison: Comparison) -> dict:
+    """What a compare case adds to its record: the sections, the silent outlets and the disagreements."""
+    return {
+        "sections": [section.model_dump() for section in comparison.outlets],
+        "silent": comparison.silent,
+        "disagreements": [d.model_dump() for d in comparison.disagreements],
     }
 
 

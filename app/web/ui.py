@@ -12,6 +12,7 @@ from collections.abc import Iterator
 
 import gradio as gr
 
+from app.web.chat_compare import CARDS_CSS, comparison_messages
 from app.web.chat_messages import inert_markdown, streamed_reply
 from app.errors import BadInput
 from app.answer.text import message_text
@@ -25,7 +26,7 @@ ARTICLE_COLUMNS = ["outlet", "title", "file", "date"]
 CSS = """
 #newsdesk-chat { min-height: 420px; }
 @media (max-width: 640px) { .gradio-container { padding: 4px !important; } }
-"""
+""" + CARDS_CSS
 
 
 def earlier_questions(history: list[dict]) -> list[str]:
@@ -56,11 +57,17 @@ def build_ui(newsdesk: Newsdesk) -> gr.Blocks:
     records = newsdesk.sources()
     outlets = sorted({r.outlet for r in records})
 
-    def respond(message: str, history: list[dict], chosen_outlets: list[str] | None) -> Iterator[list[gr.ChatMessage]]:
+    def respond(
+        message: str, history: list[dict], chosen_outlets: list[str] | None, compare: bool
+    ) -> Iterator[list[gr.ChatMessage]]:
         yield [gr.ChatMessage(content="", metadata={"title": "Searching the articles…", "status": "pending"})]
         earlier = earlier_questions(history)
         try:
-            yield from streamed_reply(lambda on_token: newsdesk.ask(message, earlier, chosen_outlets or [], on_token))
+            routed = not compare and newsdesk.wants_comparison(message)
+            if compare or routed:
+                yield comparison_messages(newsdesk.compare(message, earlier, chosen_outlets or []), routed=routed)
+            else:
+                yield from streamed_reply(lambda on_token: newsdesk.ask(message, earlier, chosen_outlets or [], on_token))
         except (BadInput, StoreUnavailable) as error:
             yield [gr.ChatMessage(content="⚠️ " + inert_markdown(getattr(error, "message", str(error))))]
 
@@ -75,9 +82,15 @@ def build_ui(newsdesk: Newsdesk) -> gr.Blocks:
             "## newsdesk\nAsk about the loaded news articles. Every claim names the outlet and the article file it "
             "comes from; when the articles do not answer, the reply says so."
         )
-        outlet_filter = gr.CheckboxGroup(
-            choices=outlets, label="Only answer from these outlets (none ticked: all outlets)", elem_id="outlet-filter"
-        )
+        with gr.Row(equal_height=True):
+            outlet_filter = gr.CheckboxGroup(
+                choices=outlets, label="Only answer from these outlets (none ticked: all outlets)", elem_id="outlet-filter",
+                scale=4,
+            )
+            compare_switch = gr.Checkbox(
+                label="Compare outlets", value=False, elem_id="compare-switch", scale=1,
+                info="One card per outlet, and where they disagree.",
+            )
         chatbot = gr.Chatbot(
             elem_id="newsdesk-chat", label="newsdesk", sanitize_html=True, render_markdown=True, allow_tags=False,
             latex_delimiters=[], group_consecutive_messages=True, height="60vh", buttons=["copy"],
@@ -86,9 +99,9 @@ def build_ui(newsdesk: Newsdesk) -> gr.Blocks:
             respond,
             chatbot=chatbot,
             textbox=gr.Textbox(placeholder="Ask a question about the articles…", elem_id="question", submit_btn=True, stop_btn=True),
-            additional_inputs=[outlet_filter],
+            additional_inputs=[outlet_filter, compare_switch],
             # ``None`` for the outlet filter keeps the examples as buttons inside the empty chat.
-            examples=[[q, None] for q in example_questions(records)] or None,
+            examples=[[q, None, None] for q in example_questions(records)] or None,
             run_examples_on_click=True,
             api_name=CHAT_API_NAME,
             fill_height=True,
