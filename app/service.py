@@ -12,7 +12,7 @@ from functools import cached_property
 from pathlib import Path
 
 from app.answer.answering import TokenSink
-from app.answer.chain import Condenser, build_answer_chain
+from app.answer.chain import Condenser, StageReporter, build_answer_chain
 from app.answer.compare import Comparer
 from app.answer.intent import route, topic
 from app.answer.condense import condense
@@ -132,15 +132,18 @@ class Newsdesk:
         history: list[str] | None = None,
         outlets: list[str] | None = None,
         on_token: TokenSink | None = None,
+        on_stage: Callable[[str], None] | None = None,
     ) -> Answer:
         """Answer one question, or raise ``BadInput`` for an empty/oversized question or unknown outlet.
 
         ``on_token`` receives a generative backend's unchecked draft as it is
-        written; the returned ``Answer`` holds the checked text.
+        written; the returned ``Answer`` holds the checked text. ``on_stage``
+        hears each chain stage's name (condense, retrieve, answer) as it starts.
         """
         history = self._checked(question, history)
         state = {"question": question, "history": history, "outlets": self.resolve_outlets(outlets or []), "on_token": on_token}
-        return self.chain.invoke(state)
+        config = {"callbacks": [StageReporter(on_stage)]} if on_stage else None
+        return self.chain.invoke(state, config=config)
 
     def compare(self, question: str, history: list[str] | None = None, outlets: list[str] | None = None) -> Comparison:
         """Each outlet's own account, the silent outlets and the disagreements; same errors as ``ask``."""

@@ -97,6 +97,10 @@ class Settings(BaseSettings):
         default=2, ge=1, le=64, description="Chat answers computed at once; answering is CPU-bound, so match the cores."
     )
     max_request_kb: int = Field(default=256, ge=1, description="Larger HTTP request bodies are refused with 413.")
+    api_keys: Annotated[list[SecretStr], NoDecode] = Field(
+        default_factory=list,
+        description="Comma-separated keys; when set, /api and /v1 need Authorization: Bearer KEY (health excepted).",
+    )
 
     @field_validator("allowed_origins", mode="before")
     @classmethod
@@ -106,6 +110,15 @@ class Settings(BaseSettings):
             value = [part for part in value.split(",") if part.strip()]
         if isinstance(value, list):
             return [_origin(str(part)) for part in value]
+        return value
+
+
+    @field_validator("api_keys", mode="before")
+    @classmethod
+    def _split_keys(cls, value: object) -> object:
+        """``key-one,key-two`` → a list; blanks are dropped so a trailing comma does not allow an empty key."""
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
         return value
 
 

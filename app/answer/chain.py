@@ -13,6 +13,7 @@ from collections.abc import Callable
 from time import perf_counter
 from typing import Any
 
+from langchain_core.callbacks import BaseCallbackHandler
 from langchain_core.runnables import Runnable, RunnableLambda
 
 from app.answer.answering import Answerer, retrieved_chunk
@@ -21,6 +22,7 @@ from app.schemas import Answer
 from vectorstore.embeddings import MiniLMEmbeddings
 
 State = dict[str, Any]
+STAGES = ("condense", "retrieve", "answer")
 Condenser = Callable[[str, list[str]], str]
 
 
@@ -34,6 +36,22 @@ def stage(name: str, key: str, fn: Callable[[State], Any]) -> Runnable[State, St
         return {**state, key: value, "timings_ms": timings}
 
     return RunnableLambda(run, name=name)
+
+
+class StageReporter(BaseCallbackHandler):
+    """Tells ``on_stage`` the name of each chain stage as it starts, e.g. so a stream can say "retrieving".
+
+    A LangChain callback rather than a hook in every stage: the stages stay
+    plain functions, and a caller that does not ask pays nothing.
+    """
+
+    def __init__(self, on_stage: Callable[[str], None]) -> None:
+        self.on_stage = on_stage
+
+    def on_chain_start(self, serialized: dict[str, Any] | None, inputs: Any, **kwargs: Any) -> None:
+        name = kwargs.get("name")
+        if name in STAGES:
+            self.on_stage(name)
 
 
 def assemble(state: State) -> Answer:

@@ -1,6 +1,7 @@
 """``newsdesk serve``: one FastAPI app on one port with the JSON API, the embed page and the Gradio UI.
 
-Routes (CONTRACTS.md): ``/api/*`` (``app.web.api``), ``/embed`` (how to put the
+Routes (docs/contracts.md): ``/api/*`` (``app.web.api``, ``app.web.stream``), ``/v1/*``
+(``app.web.openai_api``), ``/widget.js`` (``app.web.widget``), ``/embed`` (how to put the
 chat on another site, with the live widget), ``/gradio.js`` (Gradio's own
 web-component loader, served locally because the usual CDN copy is not
 reachable offline), and the chat UI mounted at ``/``. ``app.web.http_policy``
@@ -24,7 +25,11 @@ from app.errors import BadInput
 from app.html_pages import render_page
 from app.web.http_policy import BodySizeLimit, OriginPolicy
 from app.service import Newsdesk
+from app.web.keys import ApiKeys
+from app.web.openai_api import build_openai_router
+from app.web.stream import AnswerWorkers, build_stream_router
 from app.web.ui import CSS, build_ui
+from app.web.widget import build_widget_router
 
 GRADIO_LOADER = Path(gr.__file__).parent / "templates" / "frontend" / "gradio.js"
 WARM_UP_QUESTION = "What happened?"
@@ -45,6 +50,7 @@ def readable_validation_error(_: Request, error: RequestValidationError) -> JSON
 def embed_snippets(base: str) -> dict[str, str]:
     """The markup a site owner pastes; the page shows it as (escaped) text."""
     return {
+        "script": f'<script src="{base}/widget.js" data-title="Ask our archive" async></script>',
         "web_component": f'<script type="module" src="{base}/gradio.js"></script>\n<gradio-app src="{base}/"></gradio-app>',
         "iframe": f'<iframe src="{base}/" title="newsdesk chat" style="width: 100%; height: 720px; border: 0;"></iframe>',
     }
@@ -55,7 +61,11 @@ def create_app(newsdesk: Newsdesk) -> FastAPI:
     app = FastAPI(title="newsdesk", summary="Cited answers about a collection of news articles.", docs_url="/api/docs",
                   openapi_url="/api/openapi.json", redoc_url=None)
     app.add_exception_handler(RequestValidationError, readable_validation_error)
+    app.state.answer_workers = AnswerWorkers()
     app.include_router(build_api_router(newsdesk))
+    app.include_router(build_stream_router(newsdesk, app.state.answer_workers))
+    app.include_router(build_openai_router(newsdesk, app.state.answer_workers))
+    app.include_router(build_widget_router())
 
     @app.get("/embed", response_class=HTMLResponse, include_in_schema=False)
     def embed(request: Request) -> HTMLResponse:
@@ -73,6 +83,7 @@ def create_app(newsdesk: Newsdesk) -> FastAPI:
     demo = build_ui(newsdesk)
     demo.queue(default_concurrency_limit=settings.ui_concurrency, max_size=64)
     # CORS headers for the allowed origins; Gradio adds none of its own when the parent app has this middleware.
+    app.add_middleware(ApiKeys, keys=[key.get_secret_value() for key in settings.api_keys])
     app.add_middleware(CORSMiddleware, allow_origins=settings.allowed_origins, allow_methods=["GET", "POST"],
                        allow_headers=["*"], allow_credentials=False)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_kb * 1024)

@@ -1,0 +1,153 @@
+"""``POST /api/ask/stream``: one answer as Server-Sent Events, shared with the OpenAI-compatible stream.
+
+Events, in this order (docs/contracts.md):
+
+* ``progress`` ``{"stage": "retrieving"}``, then ``{"stage": "drafting"}`` when the answerer starts;
+* ``draft`` ``{"text": ...}``: a generative backend's unchecked draft as it is written (none for extractive);
+* ``text`` ``{"text": ...}``: pieces of the final, checked answer; joined, they equal ``answer.answer``;
+* ``answer``: the full answer object, exactly what ``POST /api/ask`` returns; always the last event.
+
+Any failure after the stream has started is an ``error`` event ``{"message", "status"}`` and the end of
+the stream, never a broken connection. The answer is computed in a worker thread. When the client
+goes away, the next draft token raises inside that thread, so a generative backend stops writing
+and the worker is free again (``AnswerWorkers`` counts them, which is how the tests see it).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import APIRouter
+from fastapi.sse import EventSourceResponse, ServerSentEvent
+
+from app.errors import BadInput, TooLarge
+from app.schemas import Answer
+from app.service import Newsdesk
+from app.web.api import AskRequest
+from vectorstore.store import StoreUnavailable
+
+PIECE_WORDS = 4
+STAGE_EVENTS = {"condense": "retrieving", "answer": "drafting"}  # retrieval follows condensing without a new event
+log = logging.getLogger(__name__)
+
+
+class ClientGone(Exception):
+    """Raised inside the worker thread when nobody is listening any more, to stop a generating model."""
+
+
+class AnswerWorkers:
+    """How many streamed answers are being computed right now, and how many were stopped by a disconnect."""
+
+    def __init__(self) -> None:
+        self.active = 0
+        self.stopped = 0
+        self._changed = threading.Condition()
+
+    def started(self) -> None:
+        with self._changed:
+            self.active += 1
+
+    def finished(self, stopped: bool) -> None:
+        with self._changed:
+            self.active -= 1
+            self.stopped += stopped
+            self._changed.notify_all()
+
+    def wait_idle(self, timeout: float) -> bool:
+        """True once no answer is being computed; for tests and orderly shutdown."""
+        with self._changed:
+            return self._changed.wait_for(lambda: self.active == 0, timeout)
+
+
+@dataclass(frozen=True)
+class StreamEvent:
+    kind: str  # progress, draft, text, answer or error
+    data: Any
+
+
+def text_pieces(text: str, words: int = PIECE_WORDS) -> list[str]:
+    """``text`` in pieces of a few words that join back to exactly ``text``."""
+    parts = text.split(" ")
+    return [" ".join(parts[i:i + words]) + (" " if i + words < len(parts) else "") for i in range(0, len(parts), words)]
+
+
+def error_status(error: Exception) -> int:
+    """The HTTP status the same failure gets from ``POST /api/ask``."""
+    if isinstance(error, TooLarge):
+        return 413
+    if isinstance(error, BadInput):
+        return 422
+    return 503 if isinstance(error, StoreUnavailable) else 500
+
+
+def error_message(error: Exception) -> str:
+    if isinstance(error, (BadInput, StoreUnavailable)):
+        return getattr(error, "message", str(error))
+    return "the answer could not be computed because of an internal error; the server log has the details"
+
+
+async def answer_events(newsdesk: Newsdesk, request: AskRequest, workers: AnswerWorkers) -> AsyncIterator[StreamEvent]:
+    """Progress, drafts, text pieces and the answer for one question; errors become one ``error`` event."""
+    loop = asyncio.get_running_loop()
+    inbox: asyncio.Queue[StreamEvent] = asyncio.Queue()
+    gone = threading.Event()
+
+    def post(kind: str, data: Any) -> None:
+        loop.call_soon_threadsafe(inbox.put_nowait, StreamEvent(kind, data))
+
+    def on_token(piece: str) -> None:
+        if gone.is_set():
+            raise ClientGone
+        post("draft", {"text": piece})
+
+    def on_stage(stage: str) -> None:
+        if stage in STAGE_EVENTS:
+            post("progress", {"stage": STAGE_EVENTS[stage]})
+
+    def work() -> None:
+        try:
+            post("answer", newsdesk.ask(request.question, request.history, request.outlets, on_token, on_stage))
+        except ClientGone:
+            pass
+        except Exception as error:  # noqa: BLE001 - every failure must reach the client as an event
+            if not isinstance(error, (BadInput, StoreUnavailable)):
+                log.exception("streamed answer failed")
+            post("error", {"message": error_message(error), "status": error_status(error)})
+        finally:
+            workers.finished(stopped=gone.is_set())
+
+    workers.started()
+    threading.Thread(target=work, name="newsdesk-stream", daemon=True).start()
+    try:
+        while True:
+            event = await inbox.get()
+            if event.kind == "answer":
+                for piece in text_pieces(event.data.answer):
+                    yield StreamEvent("text", {"text": piece})
+            yield event
+            if event.kind in ("answer", "error"):
+                return
+    finally:
+        gone.set()  # a disconnect cancels us at ``inbox.get()``; the worker stops at its next token
+
+
+def sse(event: StreamEvent) -> ServerSentEvent:
+    data = event.data.model_dump(mode="json") if isinstance(event.data, Answer) else event.data
+    return ServerSentEvent(event=event.kind, data=data)
+
+
+def build_stream_router(newsdesk: Newsdesk, workers: AnswerWorkers) -> APIRouter:
+    router = APIRouter(prefix="/api", tags=["newsdesk"])
+
+    @router.post("/ask/stream", response_class=EventSourceResponse)
+    async def ask_stream(request: AskRequest) -> AsyncIterator[ServerSentEvent]:
+        """The answer of ``POST /api/ask`` as Server-Sent Events: progress, text pieces, then the answer object."""
+        async for event in answer_events(newsdesk, request, workers):
+            yield sse(event)
+
+    return router
