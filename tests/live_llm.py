@@ -6,6 +6,7 @@
   careful model quoting its first source, or garbage (well-formed JSON with
   nonsense, or not JSON).
 * ``SilentServer``: accepts connections and never replies, for timeouts.
+* ``DrippingServer``: streams a long reply one word at a time and records whether the client hung up.
 """
 
 from __future__ import annotations
@@ -135,3 +136,44 @@ class SilentServer:
         self.socket.close()
         for connection in self.held:
             connection.close()
+
+
+def stream_chunk(content: str) -> bytes:
+    chunk = {"id": "drip", "object": "chat.completion.chunk", "created": 0, "model": "drip",
+             "choices": [{"index": 0, "delta": {"content": content}, "finish_reason": None}]}
+    return f"data: {json.dumps(chunk)}\n\n".encode()
+
+
+class DrippingServer:
+    """A slow model: streams ``words`` words, one every ``pause_s``; ``hung_up`` is set when the client goes away."""
+
+    def __init__(self, words: int = 2000, pause_s: float = 0.02) -> None:
+        self.hung_up = threading.Event()
+        owner = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+                self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                self.send_response(200)
+                self.send_header("Content-Type", "text/event-stream")
+                self.send_header("Connection", "close")
+                self.end_headers()
+                try:
+                    for _ in range(words):
+                        self.wfile.write(stream_chunk("Basra "))
+                        self.wfile.flush()
+                        owner.hung_up.wait(pause_s)
+                    self.wfile.write(b"data: [DONE]\n\n")
+                except OSError:
+                    owner.hung_up.set()
+
+            def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+                """Keep pytest output clean."""
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.base_url = f"http://127.0.0.1:{self.server.server_address[1]}/v1"
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()

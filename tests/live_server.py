@@ -105,3 +105,30 @@ class StaticSite:
 
     def stop(self) -> None:
         self.server.shutdown()
+
+
+@dataclass
+class InProcessServer:
+    """An app served by uvicorn in a thread on 127.0.0.1, so a test can also look at the app's own state."""
+
+    server: object
+    thread: threading.Thread
+    url: str
+
+    @classmethod
+    def start(cls, app) -> InProcessServer:
+        import uvicorn
+
+        port = free_port()
+        server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+        thread = threading.Thread(target=server.run, daemon=True)
+        thread.start()
+        while not server.started:
+            if not thread.is_alive():
+                raise RuntimeError("the in-process server did not start")
+            time.sleep(0.05)
+        return cls(server, thread, f"http://127.0.0.1:{port}")
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join()
