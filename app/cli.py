@@ -28,6 +28,7 @@ from app.answer.compare_render import render_comparison
 from app.answer.render import render_reply
 from app.service import Newsdesk
 from app.settings import Settings
+from app.web.client import RemoteNewsdesk
 from ingest.metadata import ManifestError
 from ingest.outlets import RegistryError
 from ingest.pipeline import FileOutcome, IngestReport
@@ -82,15 +83,40 @@ LlmOption = Annotated[
 ]
 
 
-def load_newsdesk(llm: Backend | None = None) -> Newsdesk:
-    """The library object for the settings in the environment; ``--llm`` overrides ``NEWSDESK_LLM``."""
+UrlOption = Annotated[
+    str | None,
+    typer.Option("--url", help="Ask a running `newsdesk serve` at this address instead of the local store.", show_default=False),
+]
+
+
+def load_settings(llm: Backend | None = None) -> Settings:
+    """The settings in the environment; ``--llm`` overrides ``NEWSDESK_LLM``."""
     overrides = {"llm": llm.value} if llm else {}
     try:
-        return Newsdesk(Settings(**overrides))
+        return Settings(**overrides)
     except ValidationError as error:
         problem = error.errors()[0]
         field = "NEWSDESK_" + "_".join(str(p) for p in problem["loc"]).upper()
         raise fail(f"setting {field} is invalid: {problem['msg']}") from None
+
+
+def load_newsdesk(llm: Backend | None = None) -> Newsdesk:
+    """The library object for the settings in the environment."""
+    return Newsdesk(load_settings(llm))
+
+
+def answer_source(url: str | None, llm: Backend | None) -> Newsdesk | RemoteNewsdesk:
+    """The local store, ingesting the sample corpus on first use, or with ``--url`` the server there (no model load)."""
+    if url is None:
+        newsdesk = load_newsdesk(llm)
+        with user_errors():
+            _ingest_sample_if_empty(newsdesk)
+        return newsdesk
+    if llm is not None:
+        raise fail("--llm cannot be combined with --url; the server's NEWSDESK_LLM decides how it answers")
+    key = load_settings().client_api_key
+    with user_errors():
+        return RemoteNewsdesk(url, key.get_secret_value() if key else None)
 
 
 @cli.command()
@@ -149,11 +175,11 @@ def ask(
     outlet: Annotated[list[str] | None, typer.Option("--outlet", help="Only use articles from this outlet; repeatable.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the answer object as JSON.")] = False,
     llm: LlmOption = None,
+    url: UrlOption = None,
 ) -> None:
     """Answer one question from the ingested articles."""
-    newsdesk = load_newsdesk(llm)
+    newsdesk = answer_source(url, llm)
     with user_errors():
-        _ingest_sample_if_empty(newsdesk)
         answer = newsdesk.ask(question, history or [], outlet or [])
     if answer.notice:
         say(f"newsdesk: {answer.notice}")
@@ -203,16 +229,17 @@ def evaluate(
     fail_under: Annotated[float, typer.Option("--fail-under", min=0.0, max=1.0, help="Exit 1 when the pass rate is below this.")] = 0.0,
     baseline: Annotated[Path | None, typer.Option("--baseline", help="An earlier JSON report to compare against.")] = None,
     llm: LlmOption = None,
+    url: UrlOption = None,
 ) -> None:
     """Run a question set and report pass rate, retrieval, citation and sentence-check metrics."""
-    newsdesk = load_newsdesk(llm)
     with user_errors():
         question_set = load_question_set(questions)
         for path in output or []:
             if path.suffix.lower() not in WRITERS:
                 raise BadInput(f"report {path}: format '{path.suffix}' is not supported; use {', '.join(WRITERS)}")
         old = _read_baseline(baseline) if baseline else None
-        _ingest_sample_if_empty(newsdesk)
+    newsdesk = answer_source(url, llm)
+    with user_errors():
         with Progress(TextColumn("evaluating"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                       console=err, transient=True, disable=not err.is_terminal) as progress:
             task = progress.add_task("", total=len(question_set.cases))

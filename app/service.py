@@ -27,7 +27,7 @@ from app.settings import Settings
 from app.llm.support_check import SupportChecker
 from ingest import sample_corpus_dir
 from ingest.articles import ArticleBuilder
-from ingest.chunking import Chunker
+from ingest.chunking import TIKTOKEN_ENCODING, Chunker
 from ingest.outlets import OutletRegistry
 from ingest.pipeline import FileOutcome, IngestReport, Ingestor, ingest_signature
 from vectorstore.catalog import ArticleRecord
@@ -35,6 +35,7 @@ from vectorstore.embeddings import MAX_WORDPIECES, MiniLMEmbeddings
 from vectorstore.store import ChunkStore
 
 MAX_HISTORY_TURNS = 20
+MACHINE_SPECIFIC_SETTINGS = {"data_dir", "chroma_url", "api_keys", "client_api_key"}
 
 
 class Newsdesk:
@@ -123,6 +124,17 @@ class Newsdesk:
 
     def is_empty(self) -> bool:
         return not self.store.catalog.articles()
+
+    def chunk_texts(self, source: str) -> list[str]:
+        """The stored chunks of one article's current version; empty for an unknown file."""
+        record = self.store.catalog.articles().get(source)
+        return [chunk.text for chunk in self.store.iter_chunks({"version": record.version})] if record else []
+
+    def describe(self) -> dict:
+        """What produces the answers, for reports: settings (without paths and keys) and model ids."""
+        settings = self.settings.model_dump(mode="json", exclude=MACHINE_SPECIFIC_SETTINGS)
+        models = {"embedding": self.embeddings.model_id, "tokenizer": TIKTOKEN_ENCODING, "backend": self.backend_description()}
+        return {"settings": settings, "models": models}
 
     # Answering
 

@@ -102,6 +102,10 @@ class Settings(BaseSettings):
         description="Comma-separated keys; when set, /api and /v1 need Authorization: Bearer KEY (health excepted).",
     )
 
+    client_api_key: SecretStr | None = Field(
+        default=None, description="The key `newsdesk ask --url` and `eval --url` send to a server that has NEWSDESK_API_KEYS."
+    )
+
     @field_validator("allowed_origins", mode="before")
     @classmethod
     def _split_origins(cls, value: object) -> object:

@@ -105,3 +105,12 @@ def test_keys_protect_the_api_but_not_health(keyed_server, path):
     assert httpx.get(f"{keyed_server.url}/api/health").status_code == 200
     ok = httpx.post(f"{keyed_server.url}{path}", json=body, headers={"Authorization": f"Bearer {KEY}"}, timeout=60)
     assert ok.status_code == 200
+
+
+def test_client_mode_sends_the_key_from_the_settings(keyed_server):
+    from test_cli import assert_one_line_error, newsdesk
+
+    asked = newsdesk("ask", QUESTION, "--url", keyed_server.url, data_dir=keyed_server.data_dir, NEWSDESK_CLIENT_API_KEY=KEY)
+    assert asked.returncode == 0 and "Sources:" in asked.stdout, asked.stderr
+    refused = newsdesk("ask", QUESTION, "--url", keyed_server.url, data_dir=keyed_server.data_dir, NEWSDESK_CLIENT_API_KEY="nope")
+    assert_one_line_error(refused, "needs a valid API key", "NEWSDESK_CLIENT_API_KEY")

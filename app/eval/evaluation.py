@@ -23,11 +23,26 @@ import hashlib
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from app.eval.expectations import CheckResult, check_answer, check_comparison
 from app.eval.questionset import Case, QuestionSet
 from app.schemas import Answer, Citation, Comparison
-from app.service import Newsdesk
+from vectorstore.catalog import ArticleRecord
+
+
+class AnswerSource(Protocol):
+    """What evaluation needs: a local ``Newsdesk``, or ``app.web.client.RemoteNewsdesk`` for ``eval --url``."""
+
+    def ask(self, question: str, history: list[str] | None = None, outlets: list[str] | None = None) -> Answer: ...
+
+    def compare(self, question: str, history: list[str] | None = None, outlets: list[str] | None = None) -> Comparison: ...
+
+    def sources(self) -> list[ArticleRecord]: ...
+
+    def chunk_texts(self, source: str) -> list[str]: ...
+
+    def describe(self) -> dict: ...
 
 
 @dataclass
@@ -83,9 +98,9 @@ def percentile(values: list[float], share: float) -> float:
 class CitationJudge:
     """Checks citations against the store: retrieved, right outlet, verbatim quote."""
 
-    def __init__(self, newsdesk: Newsdesk) -> None:
-        self.store = newsdesk.store
-        self.records = self.store.catalog.articles()
+    def __init__(self, newsdesk: AnswerSource) -> None:
+        self.newsdesk = newsdesk
+        self.records = {record.source: record for record in newsdesk.sources()}
         self._texts: dict[str, list[str]] = {}
 
     def valid(self, citation: Citation, retrieved: list[str]) -> bool:
@@ -100,12 +115,11 @@ class CitationJudge:
     def _chunk_texts(self, source: str) -> list[str]:
         """Chunks are exact slices of the cleaned text and hold whole sentences."""
         if source not in self._texts:
-            where = {"version": self.records[source].version}
-            self._texts[source] = [chunk.text for chunk in self.store.iter_chunks(where)]
+            self._texts[source] = self.newsdesk.chunk_texts(source)
         return self._texts[source]
 
 
-def ask_case(newsdesk: Newsdesk, case: Case) -> Answer | Comparison:
+def ask_case(newsdesk: AnswerSource, case: Case) -> Answer | Comparison:
     """Earlier turns are asked first, in one conversation, then the case's question (compared in ``mode: compare``)."""
     respond = newsdesk.compare if case.mode == "compare" else newsdesk.ask
     for turn, question in enumerate(case.history):
@@ -114,7 +128,7 @@ def ask_case(newsdesk: Newsdesk, case: Case) -> Answer | Comparison:
 
 
 def run_question_set(
-    newsdesk: Newsdesk, question_set: QuestionSet, on_case: Callable[[CaseResult], None] | None = None
+    newsdesk: AnswerSource, question_set: QuestionSet, on_case: Callable[[CaseResult], None] | None = None
 ) -> EvalRun:
     judge = CitationJudge(newsdesk)
     run = EvalRun(k=question_set.defaults.k)
@@ -181,7 +195,7 @@ def timings(run: EvalRun) -> dict:
     }
 
 
-def corpus_fingerprint(newsdesk: Newsdesk) -> str:
+def corpus_fingerprint(newsdesk: AnswerSource) -> str:
     """sha256 over every committed article's name and cleaned-text hash."""
     digest = hashlib.sha256()
     for record in newsdesk.sources():

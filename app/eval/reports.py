@@ -18,16 +18,13 @@ from pathlib import Path
 
 from app.answer.compare_render import render_comparison
 from app.eval.report_html import to_html
-from app.eval.evaluation import CaseResult, EvalRun, corpus_fingerprint, reciprocal_rank, summarize, timings
+from app.eval.evaluation import AnswerSource, CaseResult, EvalRun, corpus_fingerprint, reciprocal_rank, summarize, timings
 from app.schemas import Comparison
-from app.service import Newsdesk
-from ingest.chunking import TIKTOKEN_ENCODING
 
 PACKAGES = (
     "newsdesk", "chromadb", "langchain-core", "langchain-chroma", "sentence-transformers", "torch", "rank-bm25", "tiktoken",
     "langchain-openai", "llama-cpp-python",
 )
-MACHINE_SPECIFIC_SETTINGS = {"data_dir", "chroma_url"}
 
 
 def case_record(result: CaseResult) -> dict:
@@ -69,19 +66,17 @@ def comparison_record(comparison: Comparison) -> dict:
     }
 
 
-def provenance(newsdesk: Newsdesk, question_set_path: Path) -> dict:
-    settings = newsdesk.settings.model_dump(mode="json", exclude=MACHINE_SPECIFIC_SETTINGS)
+def provenance(newsdesk: AnswerSource, question_set_path: Path) -> dict:
     return {
         "corpus_fingerprint": corpus_fingerprint(newsdesk),
         "question_set": Path(question_set_path).name,
         "question_set_sha256": hashlib.sha256(Path(question_set_path).read_bytes()).hexdigest(),
-        "settings": settings,
-        "models": {"embedding": newsdesk.embeddings.model_id, "tokenizer": TIKTOKEN_ENCODING, "backend": newsdesk.backend_description()},
+        **newsdesk.describe(),
         "packages": {name: _version(name) for name in PACKAGES},
     }
 
 
-def build_report(newsdesk: Newsdesk, run: EvalRun, question_set_path: Path) -> dict:
+def build_report(newsdesk: AnswerSource, run: EvalRun, question_set_path: Path) -> dict:
     return {
         "format": 1,
         "scored": {"summary": summarize(run), "cases": [case_record(r) for r in run.results]},

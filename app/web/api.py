@@ -1,4 +1,5 @@
-"""The JSON API of CONTRACTS.md: ``POST /api/ask``, ``POST /api/compare``, ``GET /api/sources``, ``GET /api/health``.
+"""The JSON API of docs/contracts.md: ``POST /api/ask``, ``POST /api/compare``, ``GET /api/sources``, ``GET /api/chunks``,
+``GET /api/health``.
 
 Request bodies are pydantic models, so a malformed body is a 422 before any
 work is done; ``app.web.server`` turns FastAPI's error list into one readable
@@ -69,6 +70,14 @@ def build_api_router(newsdesk: Newsdesk) -> APIRouter:
     def sources() -> list[ArticleRecord]:
         """The ingested articles, as ``newsdesk sources --json`` prints them."""
         return newsdesk.sources()
+
+    @router.get("/chunks", response_model=list[str], responses={404: {"description": "No such article."}})
+    def chunks(source: str) -> list[str]:
+        """The stored chunk texts of one article (``source`` as in /api/sources): ``eval --url`` checks quotes against them."""
+        texts = newsdesk.chunk_texts(source)
+        if not texts:
+            raise HTTPException(status.HTTP_404_NOT_FOUND, f"no ingested article is called '{source}'")
+        return texts
 
     @router.get("/health", response_model=Health)
     def health() -> Health:
