@@ -1,6 +1,6 @@
 """The ``newsdesk`` command: a thin typer layer over ``app.service.Newsdesk``.
 
-Contract (CONTRACTS.md): exit 0 on success, 2 on a usage error or bad input,
+Contract (docs/contracts.md): exit 0 on success, 2 on a usage error or bad input,
 with one sentence on stderr that names the file or field, never a traceback.
 """
 
@@ -224,7 +224,7 @@ def sources(as_json: Annotated[bool, typer.Option("--json", help="Print the list
 
 @cli.command(name="eval")
 def evaluate(
-    questions: Annotated[Path, typer.Argument(help="A question set (YAML, CONTRACTS.md format).")],
+    questions: Annotated[Path, typer.Argument(help="A question set (YAML, docs/contracts.md format).")],
     output: Annotated[list[Path] | None, typer.Option("-o", "--output", help="Report file: .json, .csv, .xml (JUnit) or .html; repeatable.")] = None,
     fail_under: Annotated[float, typer.Option("--fail-under", min=0.0, max=1.0, help="Exit 1 when the pass rate is below this.")] = 0.0,
     baseline: Annotated[Path | None, typer.Option("--baseline", help="An earlier JSON report to compare against.")] = None,
@@ -304,7 +304,7 @@ def serve(
         warm_up(newsdesk)
         records = newsdesk.sources()
         say(f"newsdesk: {len(records)} articles loaded, answers by {newsdesk.backend_description()}; chat UI at http://{host}:{port}/ "
-            f"(API /api/ask, embed page /embed); Ctrl-C stops")
+            f"(API /api/ask, OpenAI-compatible /v1, widget /widget.js, embed page /embed); Ctrl-C stops")
         run_server(newsdesk, host, port)
 
 

@@ -1,4 +1,4 @@
-"""The answer object of ``../shared/CONTRACTS.md``, as pydantic models.
+"""The answer object of ``docs/contracts.md``, as pydantic models.
 
 ``ask --json``, ``POST /api/ask`` and ``eval`` all emit exactly these, so the
 contract is enforced in one place.
@@ -81,7 +81,7 @@ class Disagreement(BaseModel):
 
 
 class Comparison(BaseModel):
-    """The comparison object of CONTRACTS.md: one section per outlet with evidence, the silent ones, and the conflicts."""
+    """The comparison object of docs/contracts.md: one section per outlet with evidence, the silent ones, and the conflicts."""
 
     question: str
     standalone_question: str

@@ -1,4 +1,4 @@
-"""The question-set file format of CONTRACTS.md, validated strictly.
+"""The question-set file format of docs/contracts.md, validated strictly.
 
 A typo in an ``expect`` key would otherwise make a check silently vanish and
 a case pass that should fail, so unknown keys are errors.
