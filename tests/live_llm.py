@@ -89,11 +89,29 @@ def quoting_reply(request: dict) -> bytes:
     return chat_completion(f"According to {outlet}, {first} [1]. The consulate reopened in March 2019 after talks [1].")
 
 
-class CannedServer:
+class QuietModelHandler(BaseHTTPRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - the base class's name
+        """Keep pytest output clean."""
+
+
+class ScriptedServer:
+    """A model server on 127.0.0.1 whose replies the ``handler`` class scripts."""
+
+    def __init__(self, handler: type[BaseHTTPRequestHandler]) -> None:
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.base_url = f"http://127.0.0.1:{self.server.server_address[1]}/v1"
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+class CannedServer(ScriptedServer):
     """Replies to every POST with ``reply(request)`` (status 200, JSON content type)."""
 
     def __init__(self, reply: Callable[[dict], bytes]) -> None:
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(QuietModelHandler):
             def do_POST(self) -> None:  # noqa: N802 - http.server's naming
                 request = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 body = reply(json.loads(request))
@@ -103,16 +121,7 @@ class CannedServer:
                 self.end_headers()
                 self.wfile.write(body)
 
-            def log_message(self, format: str, *args: object) -> None:  # noqa: A002
-                """Keep pytest output clean."""
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        self.base_url = f"http://127.0.0.1:{self.server.server_address[1]}/v1"
-
-    def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        super().__init__(Handler)
 
 
 class SilentServer:
@@ -144,14 +153,14 @@ def stream_chunk(content: str) -> bytes:
     return f"data: {json.dumps(chunk)}\n\n".encode()
 
 
-class DrippingServer:
+class DrippingServer(ScriptedServer):
     """A slow model: streams ``words`` words, one every ``pause_s``; ``hung_up`` is set when the client goes away."""
 
     def __init__(self, words: int = 2000, pause_s: float = 0.02) -> None:
         self.hung_up = threading.Event()
-        owner = self
+        hung_up = self.hung_up
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(QuietModelHandler):
             def do_POST(self) -> None:  # noqa: N802 - http.server's naming
                 self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 self.send_response(200)
@@ -162,18 +171,9 @@ class DrippingServer:
                     for _ in range(words):
                         self.wfile.write(stream_chunk("Basra "))
                         self.wfile.flush()
-                        owner.hung_up.wait(pause_s)
+                        hung_up.wait(pause_s)
                     self.wfile.write(b"data: [DONE]\n\n")
                 except OSError:
-                    owner.hung_up.set()
+                    hung_up.set()
 
-            def log_message(self, format: str, *args: object) -> None:  # noqa: A002
-                """Keep pytest output clean."""
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        self.base_url = f"http://127.0.0.1:{self.server.server_address[1]}/v1"
-
-    def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        super().__init__(Handler)
