@@ -193,11 +193,11 @@ def compare(
     outlet: Annotated[list[str] | None, typer.Option("--outlet", help="Compare only these outlets; repeatable.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the comparison object as JSON.")] = False,
     llm: LlmOption = None,
+    url: UrlOption = None,
 ) -> None:
     """Compare the outlets: each one's own account, the silent ones, and where they disagree."""
-    newsdesk = load_newsdesk(llm)
+    newsdesk = answer_source(url, llm)
     with user_errors():
-        _ingest_sample_if_empty(newsdesk)
         comparison = newsdesk.compare(question, history or [], outlet or [])
     if comparison.notice:
         say(f"newsdesk: {comparison.notice}")

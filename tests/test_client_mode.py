@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from conftest import DATA
 from live_server import free_port
 from test_cli import assert_one_line_error, newsdesk
@@ -25,9 +27,18 @@ def test_ask_url_prints_the_local_reply(sample_server):
     assert as_json["citations"] and as_json["question"] == QUESTION
 
 
-def test_eval_url_gives_the_local_scored_section(sample_server, tmp_path):
+def test_compare_url_prints_the_local_comparison(sample_server):
+    question = "Who is to blame for the closure of the US consulate in Basra?"
+    local = newsdesk("compare", question, data_dir=sample_server.data_dir)
+    remote = newsdesk("compare", question, "--url", sample_server.url, data_dir=NO_STORE)
+    assert remote.returncode == 0, remote.stderr
+    assert remote.stdout == local.stdout and "Sources:" in remote.stdout
+
+
+@pytest.mark.parametrize("question_set", ["questions.yaml", "compare.yaml"])
+def test_eval_url_gives_the_local_scored_section(sample_server, tmp_path, question_set):
     local, remote = tmp_path / "local.json", tmp_path / "remote.json"
-    questions = str(DATA / "questions.yaml")
+    questions = str(DATA / question_set)
     ran = newsdesk("eval", questions, "-o", str(local), data_dir=sample_server.data_dir)
     assert ran.returncode == 0, ran.stderr
     ran = newsdesk("eval", questions, "-o", str(remote), "--url", sample_server.url, data_dir=NO_STORE)

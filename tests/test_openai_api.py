@@ -10,13 +10,15 @@ import httpx
 import openai
 import pytest
 
+from app.answer.compare_render import render_comparison
 from app.answer.render import render_reply
-from app.schemas import Answer
+from app.schemas import Answer, Comparison
 from live_server import NewsdeskServer
 
 KEY = "nd-test-key-51c2"
 QUESTION = "Who ordered the evacuation of US diplomats from Basra?"
 FOLLOW_UP = "What reason did he give for it?"
+BLAME = "Who is to blame for the closure of the US consulate in Basra?"
 
 
 @pytest.fixture(scope="module")
@@ -51,7 +53,7 @@ def conversation() -> list[dict]:
 
 
 def test_models_lists_newsdesk(client):
-    assert [model.id for model in client.models.list()] == ["newsdesk"]
+    assert [model.id for model in client.models.list()] == ["newsdesk", "newsdesk-compare"]
 
 
 def test_a_completion_holds_the_reply_with_sources_and_the_citations(keyed_server, client):
@@ -76,6 +78,24 @@ def test_a_streamed_completion_ends_with_the_citations(keyed_server, client):
     assert all(getattr(chunk, "citations", None) is None for chunk in chunks[:-1])
 
 
+@pytest.mark.parametrize("stream", [False, True])
+def test_the_compare_model_gives_the_comparison(keyed_server, client, stream):
+    response = httpx.post(f"{keyed_server.url}/api/compare", json={"question": BLAME},
+                          headers={"Authorization": f"Bearer {KEY}"}, timeout=60)
+    expected = Comparison.model_validate(response.json())
+    assert expected.outlets and expected.citations
+    messages = [{"role": "user", "content": BLAME}]
+    if stream:
+        chunks = list(client.chat.completions.create(model="newsdesk-compare", messages=messages, stream=True))
+        text, last = "".join(c.choices[0].delta.content or "" for c in chunks), chunks[-1]
+    else:
+        last = client.chat.completions.create(model="newsdesk-compare", messages=messages)
+        text = last.choices[0].message.content
+    assert text == render_comparison(expected)
+    assert last.citations == [c.model_dump(mode="json") for c in expected.citations]
+    assert {**last.comparison, "timings_ms": {}} == {**expected.model_dump(mode="json"), "timings_ms": {}}
+
+
 def test_an_unanswerable_question_has_no_sources(client):
     completion = client.chat.completions.create(
         model="newsdesk", messages=[{"role": "user", "content": "Who won the 2018 FIFA World Cup?"}]
@@ -90,7 +110,7 @@ def test_a_wrong_key_gets_401_and_an_unknown_model_404(keyed_server):
     with pytest.raises(openai.AuthenticationError):
         wrong.models.list()
     right = openai.OpenAI(base_url=f"{keyed_server.url}/v1", api_key=KEY, max_retries=0)
-    with pytest.raises(openai.NotFoundError, match="'gpt-4o' does not exist"):
+    with pytest.raises(openai.NotFoundError, match="'gpt-4o' does not exist; use 'newsdesk' or 'newsdesk-compare'"):
         right.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": QUESTION}])
 
 

@@ -13,11 +13,14 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
+from app.answer.compare_render import render_comparison
+from app.schemas import Comparison
 from live_llm import DrippingServer
 from live_server import InProcessServer
 from test_llm import llm_newsdesk
 
 QUESTION = "Who ordered the evacuation of US diplomats from Basra?"
+BLAME = "Who is to blame for the closure of the US consulate in Basra?"
 FOLLOW_UP = "What reason did he give for it?"
 UNANSWERABLE = "Who won the 2018 FIFA World Cup?"
 COMPARED = ("question", "standalone_question", "answer", "abstained", "support", "citations", "retrieved", "backend", "check", "notice")
@@ -33,8 +36,8 @@ def events(response: httpx.Response) -> Iterator[tuple[str, dict]]:
             yield kind, json.loads(line.removeprefix("data:"))
 
 
-def stream(url: str, body: dict) -> list[tuple[str, dict]]:
-    with httpx.stream("POST", f"{url}/api/ask/stream", json=body, timeout=120) as response:
+def stream(url: str, body: dict, route: str = "/api/ask/stream") -> list[tuple[str, dict]]:
+    with httpx.stream("POST", f"{url}{route}", json=body, timeout=120) as response:
         assert response.status_code == 200 and response.headers["content-type"].startswith("text/event-stream")
         return list(events(response))
 
@@ -53,11 +56,23 @@ def test_events_arrive_in_order_and_end_with_the_ask_answer(sample_server, quest
     assert {key: final[key] for key in COMPARED} == {key: expected[key] for key in COMPARED}
 
 
+def test_a_comparison_streams_its_text_and_ends_with_the_compare_object(sample_server):
+    body = {"question": BLAME, "history": [], "outlets": []}
+    received = stream(sample_server.url, body, "/api/compare/stream")
+    kinds = [kind for kind, _ in received]
+    assert received[0] == ("progress", {"stage": "retrieving"})
+    assert kinds[-1] == "comparison" and set(kinds[1:-1]) == {"text"}, kinds
+    final = received[-1][1]
+    assert "".join(data["text"] for kind, data in received if kind == "text") == render_comparison(Comparison(**final))
+    expected = httpx.post(f"{sample_server.url}/api/compare", json=body, timeout=60).json()
+    assert final["outlets"] and {**final, "timings_ms": {}} == {**expected, "timings_ms": {}}
+
+
 def test_bad_input_is_an_error_event_and_a_malformed_body_a_422(sample_server):
     received = stream(sample_server.url, {"question": "   "})
-    assert received == [("error", {"message": "the question is empty", "status": 422})]
+    assert received == [("progress", {"stage": "retrieving"}), ("error", {"message": "the question is empty", "status": 422})]
     received = stream(sample_server.url, {"question": QUESTION, "outlets": ["No Such Outlet"]})
-    [(kind, data)] = received
+    [_, (kind, data)] = received
     assert kind == "error" and data["status"] == 422 and "unknown outlet 'No Such Outlet'" in data["message"]
     response = httpx.post(f"{sample_server.url}/api/ask/stream", json={"query": QUESTION}, timeout=30)
     assert response.status_code == 422 and "question: Field required" in response.json()["detail"]

@@ -13,14 +13,14 @@ from typing import Any
 import httpx
 
 from app.errors import BadInput
-from app.schemas import Answer
+from app.schemas import Answer, Comparison
 from vectorstore.catalog import ArticleRecord
 
 TIMEOUT_S = 120.0
 
 
 class RemoteNewsdesk:
-    """``ask``, ``sources``, ``chunk_texts`` and ``describe``, answered by the server at ``url``."""
+    """``ask``, ``compare``, ``sources``, ``chunk_texts`` and ``describe``, answered by the server at ``url``."""
 
     def __init__(self, url: str, api_key: str | None = None) -> None:
         self.url = url.rstrip("/")
@@ -32,6 +32,10 @@ class RemoteNewsdesk:
     def ask(self, question: str, history: list[str] | None = None, outlets: list[str] | None = None) -> Answer:
         body = {"question": question, "history": history or [], "outlets": outlets or []}
         return Answer.model_validate(self._call("POST", "/api/ask", json=body))
+
+    def compare(self, question: str, history: list[str] | None = None, outlets: list[str] | None = None) -> Comparison:
+        body = {"question": question, "history": history or [], "outlets": outlets or []}
+        return Comparison.model_validate(self._call("POST", "/api/compare", json=body))
 
     def sources(self) -> list[ArticleRecord]:
         return [ArticleRecord.model_validate(record) for record in self._call("GET", "/api/sources")]

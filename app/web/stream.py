@@ -1,11 +1,13 @@
-"""``POST /api/ask/stream``: one answer as Server-Sent Events, shared with the OpenAI-compatible stream.
+"""``POST /api/ask/stream`` and ``/api/compare/stream``: one reply as Server-Sent Events, shared with ``/v1``.
 
 Events, in this order (docs/contracts.md):
 
-* ``progress`` ``{"stage": "retrieving"}``, then ``{"stage": "drafting"}`` when the answerer starts;
+* ``progress`` ``{"stage": "retrieving"}``, then for an answer ``{"stage": "drafting"}`` when the answerer starts;
 * ``draft`` ``{"text": ...}``: a generative backend's unchecked draft as it is written (none for extractive);
-* ``text`` ``{"text": ...}``: pieces of the final, checked answer; joined, they equal ``answer.answer``;
-* ``answer``: the full answer object, exactly what ``POST /api/ask`` returns; always the last event.
+* ``text`` ``{"text": ...}``: pieces of the final text; joined, they equal ``answer.answer``, or for a
+  comparison the text ``newsdesk compare`` prints;
+* ``answer`` (or ``comparison``): the full object, exactly what ``POST /api/ask`` (``/api/compare``)
+  returns; always the last event.
 
 Any failure after the stream has started is an ``error`` event ``{"message", "status"}`` and the end of
 the stream, never a broken connection. The answer is computed in a worker thread. When the client
@@ -19,20 +21,23 @@ import asyncio
 import logging
 import threading
 from collections.abc import AsyncIterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from fastapi import APIRouter
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 
+from app.answer.answering import TokenSink
+from app.answer.compare_render import render_comparison
 from app.errors import BadInput, TooLarge
-from app.schemas import Answer
+from app.schemas import Answer, Comparison
 from app.service import Newsdesk
 from app.web.api import AskRequest
 from vectorstore.store import StoreUnavailable
 
 PIECE_WORDS = 4
-STAGE_EVENTS = {"condense": "retrieving", "answer": "drafting"}  # retrieval follows condensing without a new event
+STAGE_EVENTS = {"answer": "drafting"}  # "retrieving" is sent first, before any stage starts
 log = logging.getLogger(__name__)
 
 
@@ -66,8 +71,31 @@ class AnswerWorkers:
 
 @dataclass(frozen=True)
 class StreamEvent:
-    kind: str  # progress, draft, text, answer or error
+    kind: str  # progress, draft, text, answer, comparison or error
     data: Any
+
+
+Reply = Answer | Comparison
+
+
+@dataclass(frozen=True)
+class Job:
+    """One streamed request: the work (given the token and stage sinks), its last event's name, its text."""
+
+    work: Callable[[TokenSink, Callable[[str], None]], Reply]
+    final: str
+    text: Callable[[Any], str]
+
+
+def ask_job(newsdesk: Newsdesk, request: AskRequest) -> Job:
+    return Job(lambda on_token, on_stage: newsdesk.ask(request.question, request.history, request.outlets, on_token, on_stage),
+               "answer", lambda answer: answer.answer)
+
+
+def compare_job(newsdesk: Newsdesk, request: AskRequest) -> Job:
+    """Comparing has no draft and no stages to report; its text is the comparison as people read it."""
+    return Job(lambda _token, _stage: newsdesk.compare(request.question, request.history, request.outlets),
+               "comparison", render_comparison)
 
 
 def text_pieces(text: str, words: int = PIECE_WORDS) -> list[str]:
@@ -91,8 +119,8 @@ def error_message(error: Exception) -> str:
     return "the answer could not be computed because of an internal error; the server log has the details"
 
 
-async def answer_events(newsdesk: Newsdesk, request: AskRequest, workers: AnswerWorkers) -> AsyncIterator[StreamEvent]:
-    """Progress, drafts, text pieces and the answer for one question; errors become one ``error`` event."""
+async def job_events(job: Job, workers: AnswerWorkers) -> AsyncIterator[StreamEvent]:
+    """Progress, drafts, text pieces and the final object for one request; errors become one ``error`` event."""
     loop = asyncio.get_running_loop()
     inbox: asyncio.Queue[StreamEvent] = asyncio.Queue()
     gone = threading.Event()
@@ -111,7 +139,7 @@ async def answer_events(newsdesk: Newsdesk, request: AskRequest, workers: Answer
 
     def work() -> None:
         try:
-            post("answer", newsdesk.ask(request.question, request.history, request.outlets, on_token, on_stage))
+            post(job.final, job.work(on_token, on_stage))
         except ClientGone:
             pass
         except Exception as error:  # noqa: BLE001 - every failure must reach the client as an event
@@ -124,20 +152,21 @@ async def answer_events(newsdesk: Newsdesk, request: AskRequest, workers: Answer
     workers.started()
     threading.Thread(target=work, name="newsdesk-stream", daemon=True).start()
     try:
+        yield StreamEvent("progress", {"stage": "retrieving"})
         while True:
             event = await inbox.get()
-            if event.kind == "answer":
-                for piece in text_pieces(event.data.answer):
+            if event.kind == job.final:
+                for piece in text_pieces(job.text(event.data)):
                     yield StreamEvent("text", {"text": piece})
             yield event
-            if event.kind in ("answer", "error"):
+            if event.kind in (job.final, "error"):
                 return
     finally:
         gone.set()  # a disconnect cancels us at ``inbox.get()``; the worker stops at its next token
 
 
 def sse(event: StreamEvent) -> ServerSentEvent:
-    data = event.data.model_dump(mode="json") if isinstance(event.data, Answer) else event.data
+    data = event.data.model_dump(mode="json") if isinstance(event.data, (Answer, Comparison)) else event.data
     return ServerSentEvent(event=event.kind, data=data)
 
 
@@ -147,7 +176,13 @@ def build_stream_router(newsdesk: Newsdesk, workers: AnswerWorkers) -> APIRouter
     @router.post("/ask/stream", response_class=EventSourceResponse)
     async def ask_stream(request: AskRequest) -> AsyncIterator[ServerSentEvent]:
         """The answer of ``POST /api/ask`` as Server-Sent Events: progress, text pieces, then the answer object."""
-        async for event in answer_events(newsdesk, request, workers):
+        async for event in job_events(ask_job(newsdesk, request), workers):
+            yield sse(event)
+
+    @router.post("/compare/stream", response_class=EventSourceResponse)
+    async def compare_stream(request: AskRequest) -> AsyncIterator[ServerSentEvent]:
+        """The comparison of ``POST /api/compare`` as Server-Sent Events: progress, text pieces, then the comparison object."""
+        async for event in job_events(compare_job(newsdesk, request), workers):
             yield sse(event)
 
     return router
