@@ -135,3 +135,27 @@ def test_api_compare_matches_the_cli_and_refuses_like_ask(sample_server):
     assert post({"question": "q", "outlet": ["Press TV"]}).status_code == 422
     assert post({"question": "why " * 25_000}).status_code == 413
     assert post({"question": WORLD_CUP}).json()["abstained"] is True
+
+
+def test_with_an_llm_each_section_is_generated_checked_and_falls_back_alone(sample_newsdesk):
+    """A careful model quotes its outlet's first source (kept) and invents a reopening (dropped by the checker);
+    for one outlet it returns garbage, and only that section falls back to quotes."""
+    from live_llm import CannedServer, chat_completion, quoting_reply
+    from test_llm import llm_newsdesk
+
+    def reply(request: dict) -> bytes:
+        prompt = request["messages"][-1]["content"]
+        return chat_completion("no json, no citations") if 'outlet="unknown"' in prompt else quoting_reply(request)
+
+    canned = CannedServer(reply)
+    try:
+        newsdesk = llm_newsdesk(sample_newsdesk, llm="openai", llm_base_url=canned.base_url, llm_model="careful")
+        comparison = newsdesk.compare(REASON)
+    finally:
+        canned.stop()
+    assert_contract(comparison, newsdesk.ingested_outlets())
+    sections = {s.outlet: s for s in comparison.outlets}
+    assert sections["Press TV"].answer.startswith("According to Press TV, ") and "2019" not in sections["Press TV"].answer
+    quotes = sample_newsdesk.compare(REASON).outlets[-1].answer
+    assert MARKER.sub("", sections["unknown"].answer) == MARKER.sub("", quotes)  # the quotes stand in, renumbered
+    assert comparison.notice.startswith("unknown: ") and "extractive-fallback" in comparison.backend
