@@ -12,9 +12,11 @@ so the figures are for a warm server.
 from __future__ import annotations
 
 import argparse
+from contextlib import contextmanager
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from itertools import cycle, islice
 from pathlib import Path
@@ -58,6 +60,21 @@ def run_level(url: str, clients: int, per_client: int, bodies: list[dict]) -> tu
     return len(latencies) / seconds, latencies
 
 
+@contextmanager
+def serving(url: str | None) -> Iterator[str]:
+    """``url`` itself, or a fresh ``newsdesk serve`` over the sample corpus in a temporary store, stopped afterwards."""
+    if url is not None:
+        yield url.rstrip("/")
+        return
+    with tempfile.TemporaryDirectory() as workdir:
+        print("starting newsdesk serve over the sample corpus ...", flush=True)
+        server = NewsdeskServer.start(Path(workdir) / "data", Path(workdir) / "serve.log")
+        try:
+            yield server.url
+        finally:
+            server.stop()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--url", help="an already running newsdesk serve; default: start one")
@@ -65,23 +82,14 @@ def main() -> None:
     parser.add_argument("--requests-per-client", type=int, default=12)
     args = parser.parse_args()
 
-    with tempfile.TemporaryDirectory() as workdir:
-        server = None
-        if args.url is None:
-            print("starting newsdesk serve over the sample corpus ...", flush=True)
-            server = NewsdeskServer.start(Path(workdir) / "data", Path(workdir) / "serve.log")
-        url = (args.url or server.url).rstrip("/")
-        try:
-            bodies = request_bodies()
-            run_client(url, bodies)  # warm-up: every question once
-            print(f"{'clients':>7} {'requests':>8} {'req/s':>7} {'p50 ms':>8} {'p95 ms':>8}")
-            for clients in args.clients:
-                throughput, latencies = run_level(url, clients, args.requests_per_client, bodies)
-                print(f"{clients:>7} {len(latencies):>8} {throughput:>7.1f} "
-                      f"{percentile(latencies, 0.5):>8.0f} {percentile(latencies, 0.95):>8.0f}", flush=True)
-        finally:
-            if server:
-                server.stop()
+    with serving(args.url) as url:
+        bodies = request_bodies()
+        run_client(url, bodies)  # warm-up: every question once
+        print(f"{'clients':>7} {'requests':>8} {'req/s':>7} {'p50 ms':>8} {'p95 ms':>8}")
+        for clients in args.clients:
+            throughput, latencies = run_level(url, clients, args.requests_per_client, bodies)
+            print(f"{clients:>7} {len(latencies):>8} {throughput:>7.1f} "
+                  f"{percentile(latencies, 0.5):>8.0f} {percentile(latencies, 0.95):>8.0f}", flush=True)
 
 
 if __name__ == "__main__":
