@@ -111,6 +111,20 @@ def sample_server(tmp_path_factory, other_sites):
 
 
 @pytest.fixture(scope="session")
+def hostile_server(tmp_path_factory):
+    """``newsdesk serve`` over a store holding an article full of script tags and event handlers."""
+    from live_server import NewsdeskServer
+    from test_cli import newsdesk
+
+    folder = tmp_path_factory.mktemp("hostile")
+    ingested = newsdesk("ingest", str(FIXTURES / "hostile"), data_dir=folder / "data")
+    assert ingested.returncode == 0, ingested.stderr
+    server = NewsdeskServer.start(folder / "data", folder / "serve.log")
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
 def llm_server(tmp_path_factory):
     """llama_cpp.server serving the bundled SmolLM2 on 127.0.0.1, with an API key, for the whole session."""
     from live_llm import LlamaServer

@@ -12,7 +12,6 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from live_server import NewsdeskServer
-from test_cli import newsdesk
 
 QUESTION = "Who ordered the evacuation of US diplomats from Basra?"
 FOLLOW_UP = "What reason did he give for it?"
@@ -161,19 +160,6 @@ def test_widget_on_a_site_not_allowed_is_refused(sample_server, other_sites, pag
     assert any("frame-ancestors" in e for e in errors), errors
     assert page.locator("gradio-app #question").count() == 0
     assert page.frame_locator("iframe").locator("#question").count() == 0
-
-
-@pytest.fixture(scope="module")
-def hostile_server(tmp_path_factory):
-    """A store holding an article full of script tags and event handlers."""
-    from conftest import FIXTURES
-
-    folder = tmp_path_factory.mktemp("hostile")
-    ingested = newsdesk("ingest", str(FIXTURES / "hostile"), data_dir=folder / "data")
-    assert ingested.returncode == 0, ingested.stderr
-    server = NewsdeskServer.start(folder / "data", folder / "serve.log")
-    yield server
-    server.stop()
 
 
 @pytest.mark.parametrize("path", ["/", "/embed"])

@@ -121,6 +121,30 @@ def test_widget_on_a_refused_site_says_it_is_unavailable(sample_server, other_si
     expect(page.get_by_role("dialog")).to_have_count(0)
 
 
+def test_markup_in_articles_shows_as_text_in_the_widget(hostile_server, page: Page):
+    """An article full of tags and handlers: every character shows, nothing becomes an element, nothing runs."""
+    dialogs: list[str] = []
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    [record] = httpx.get(f"{hostile_server.url}/api/sources").json()
+    question = "Why did the harbor council raise ferry fares?"
+    answer = api_answer(hostile_server, question)
+    assert "<" in answer["answer"] + "".join(c["quote"] for c in answer["citations"])
+    page.goto(f"{hostile_server.url}/embed")  # the embed page carries the one-tag widget too
+    page.get_by_role("button", name=TITLE).click()
+    ask(page, question)
+    expect_answer(page, answer)
+    turn = page.locator("#newsdesk-widget .msg").last
+    expect(turn).to_contain_text(record["title"])
+    for summary in turn.locator("summary").all():
+        summary.click()
+    elements = page.evaluate("[...document.querySelector('#newsdesk-widget').shadowRoot.querySelectorAll('.msg *')]"
+                             ".map(node => node.tagName.toLowerCase())")
+    assert set(elements) <= {"p", "div", "ol", "li", "strong", "span", "details", "summary", "blockquote", "a"}, elements
+    page.mouse.move(10, 10)
+    assert page.evaluate("window.__pwned") is None
+    assert dialogs == []
+
+
 def test_widget_inserts_server_text_as_text_only():
     """Article text never becomes markup: the script has no HTML sinks at all."""
     source = (Path(__file__).parents[1] / "app" / "web" / "static" / "widget.js").read_text()
