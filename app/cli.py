@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from enum import Enum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from pydantic import ValidationError
@@ -21,23 +21,25 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from app.errors import BadInput
-from app.eval.evaluation import run_question_set
 from app.eval.questionset import QuestionSetError, load_question_set
-from app.eval.reports import WRITERS, build_report, compare_to_baseline, write_report
 from app.answer.compare_render import render_comparison
 from app.answer.render import render_reply
 from app.service import Newsdesk
 from app.settings import Settings
-from app.web.client import RemoteNewsdesk
 from ingest.metadata import ManifestError
 from ingest.outlets import RegistryError
-from ingest.pipeline import FileOutcome, IngestReport
 from vectorstore.embeddings import ModelIntegrityError
-from vectorstore.store import StoreUnavailable
+from vectorstore.store import EmbedderMismatch, StoreUnavailable
+
+if TYPE_CHECKING:
+    from app.web.client import RemoteNewsdesk
+    from ingest.pipeline import FileOutcome, IngestReport
 
 EXIT_FAILED_CHECK = 1
 EXIT_BAD_INPUT = 2
-USER_ERRORS = (BadInput, StoreUnavailable, RegistryError, ManifestError, ModelIntegrityError, QuestionSetError)
+USER_ERRORS = (
+    BadInput, StoreUnavailable, EmbedderMismatch, RegistryError, ManifestError, ModelIntegrityError, QuestionSetError
+)
 
 cli = typer.Typer(
     name="newsdesk",
@@ -116,6 +118,8 @@ def answer_source(url: str | None, llm: Backend | None) -> Newsdesk | RemoteNews
         raise fail("--llm cannot be combined with --url; the server's NEWSDESK_LLM decides how it answers")
     key = load_settings().client_api_key
     with user_errors():
+        from app.web.client import RemoteNewsdesk  # httpx is paid only when --url is given
+
         return RemoteNewsdesk(url, key.get_secret_value() if key else None)
 
 
@@ -232,6 +236,9 @@ def evaluate(
     url: UrlOption = None,
 ) -> None:
     """Run a question set and report pass rate, retrieval, citation and sentence-check metrics."""
+    from app.eval.evaluation import run_question_set  # eval's imports (matplotlib) are paid by eval only
+    from app.eval.reports import WRITERS, build_report, compare_to_baseline, write_report
+
     with user_errors():
         question_set = load_question_set(questions)
         for path in output or []:

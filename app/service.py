@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from app.answer.answering import TokenSink
 from app.answer.chain import Condenser, StageReporter, build_answer_chain
@@ -18,21 +19,20 @@ from app.answer.intent import route, topic
 from app.answer.condense import condense
 from app.errors import BadInput, TooLarge
 from app.answer.extractive import ExtractiveAnswerer
-from app.llm.generative import GenerativeAnswerer
-from app.llm.backends import LLMBackend, build_backend
-from app.llm.condense import LLMCondenser
 from app.answer.retrieval import HybridRetriever
 from app.schemas import Answer, Comparison
 from app.settings import Settings
-from app.llm.support_check import SupportChecker
 from ingest import sample_corpus_dir
-from ingest.articles import ArticleBuilder
-from ingest.chunking import TIKTOKEN_ENCODING, Chunker
+from ingest.chunking import TIKTOKEN_ENCODING
 from ingest.outlets import OutletRegistry
-from ingest.pipeline import FileOutcome, IngestReport, Ingestor, ingest_signature
 from vectorstore.catalog import ArticleRecord
 from vectorstore.embeddings import MAX_WORDPIECES, MiniLMEmbeddings
 from vectorstore.store import ChunkStore
+
+if TYPE_CHECKING:  # imported where used: langchain-openai and the ingest stack cost seconds that `ask` need not pay
+    from app.llm.backends import LLMBackend
+    from app.llm.generative import GenerativeAnswerer
+    from ingest.pipeline import FileOutcome, IngestReport
 
 MAX_HISTORY_TURNS = 20
 MACHINE_SPECIFIC_SETTINGS = {"data_dir", "chroma_url", "api_keys", "client_api_key"}
@@ -44,7 +44,10 @@ class Newsdesk:
     def __init__(self, settings: Settings | None = None, embeddings: MiniLMEmbeddings | None = None) -> None:
         """``embeddings`` lets several instances (tests, benchmarks) share one loaded model."""
         self.settings = settings or Settings()
-        self.embeddings = embeddings or MiniLMEmbeddings(batch_size=self.settings.embed_batch_size)
+        s = self.settings
+        self.embeddings = embeddings or MiniLMEmbeddings(
+            batch_size=s.embed_batch_size, runtime=s.embed_runtime, onnx_dir=s.models_dir or s.data_dir / "models"
+        )
 
     @cached_property
     def store(self) -> ChunkStore:
@@ -58,6 +61,8 @@ class Newsdesk:
     @cached_property
     def llm_backend(self) -> LLMBackend | None:
         """The chat model of ``NEWSDESK_LLM``, or None for the extractive answerer."""
+        from app.llm.backends import build_backend
+
         return None if self.settings.llm == "extractive" else build_backend(self.settings)
 
     def backend_description(self) -> str:
@@ -66,6 +71,7 @@ class Newsdesk:
 
     @cached_property
     def retriever(self) -> HybridRetriever:
+        self.store.check_embedder()  # a store written by another runtime is refused before anything is embedded
         s = self.settings
         return HybridRetriever(self.store, top_k=s.top_k, fetch_k=s.fetch_k, rrf_k=s.rrf_k)
 
@@ -82,6 +88,9 @@ class Newsdesk:
         s = self.settings
         if s.llm == "extractive":
             return self.extractive
+        from app.llm.generative import GenerativeAnswerer
+        from app.llm.support_check import SupportChecker
+
         checker = SupportChecker(self.extractive.vectors, threshold=s.support_threshold, min_coverage=s.support_min_coverage)
         return GenerativeAnswerer(
             self.llm_backend, self.extractive, checker, s.answer_sentences, mark_unsupported=s.unsupported_sentences == "mark"
@@ -89,8 +98,11 @@ class Newsdesk:
 
     @cached_property
     def condenser(self) -> Condenser:
-        answerer = self.answerer
-        return LLMCondenser(answerer) if isinstance(answerer, GenerativeAnswerer) else condense
+        if self.settings.llm == "extractive":
+            return condense
+        from app.llm.condense import LLMCondenser
+
+        return LLMCondenser(self.answerer)
 
     @cached_property
     def chain(self):
@@ -110,6 +122,11 @@ class Newsdesk:
         on_file: Callable[[FileOutcome], None] | None = None,
     ) -> IngestReport:
         """Ingest files or folders; with no paths, the bundled sample corpus."""
+        from ingest.articles import ArticleBuilder
+        from ingest.chunking import Chunker
+        from ingest.pipeline import Ingestor, ingest_signature
+
+        self.store.check_embedder()
         s = self.settings
         chunker = Chunker(
             self.embeddings.count_wordpieces, MAX_WORDPIECES, max_tokens=s.chunk_tokens, overlap_sentences=s.chunk_overlap_sentences

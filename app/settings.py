@@ -39,6 +39,10 @@ class Settings(BaseSettings):
     chunk_overlap_sentences: int = Field(default=1, ge=0, le=2, description="Sentences repeated between chunks.")
     max_file_mb: float = Field(default=10.0, gt=0, description="Larger files are skipped with a message.")
     embed_batch_size: int = Field(default=64, ge=1, description="Chunks embedded and written per batch.")
+    embed_runtime: Literal["onnx", "torch"] = Field(
+        default="onnx",
+        description="Embedding runtime: onnx (onnxruntime, exported once into data_dir/models) or torch (the reference).",
+    )
 
     # Retrieval and answering
     top_k: int = Field(default=5, ge=1, le=50, description="Chunks handed to the answerer.")

@@ -11,7 +11,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import frontmatter
-import trafilatura
 
 ARTICLE_SUFFIXES = frozenset({".txt", ".md", ".markdown", ".html", ".htm"})
 HTML_SUFFIXES = frozenset({".html", ".htm"})
@@ -90,6 +89,8 @@ def _from_plain(text: str, notes: list[str]) -> FileText:
 
 def _from_html(html: str, notes: list[str]) -> FileText:
     """trafilatura drops navigation, comments and footers and reads the page's metadata."""
+    import trafilatura  # a third of a second to import; only HTML articles need it
+
     doc = trafilatura.bare_extraction(html, with_metadata=True, include_comments=False, include_tables=False)
     if doc is None or not (doc.text or "").strip():
         raise ArticleRejected("no article text found in the HTML")

@@ -12,13 +12,17 @@ import hashlib
 import os
 from functools import cached_property
 from pathlib import Path
+from typing import Literal
 
 from langchain_core.embeddings import Embeddings
+from platformdirs import user_data_dir
 
 MODEL_ID = "sentence-transformers/all-MiniLM-L6-v2"
 WEIGHTS_FILE = "model.safetensors"
 WEIGHTS_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
 MAX_WORDPIECES = 256  # the model's max_seq_length, [CLS] and [SEP] included
+
+Runtime = Literal["onnx", "torch"]
 
 
 class ModelIntegrityError(Exception):
@@ -54,28 +58,50 @@ def file_sha256(path: Path) -> str:
 class MiniLMEmbeddings(Embeddings):
     """LangChain ``Embeddings`` over the packaged model: unit-length vectors, CPU, batched.
 
-    The model is loaded on first use, so commands that never embed (``sources``)
+    Two runtimes give the same vectors within 1e-5 cosine: ``onnx`` (the
+    default; onnxruntime on a file exported once into ``onnx_dir``, no torch at
+    question time) and ``torch`` (sentence-transformers, the reference). The
+    model is loaded on first use, so commands that never embed (``sources``)
     start fast.
     """
 
-    def __init__(self, model_dir: Path | None = None, batch_size: int = 64) -> None:
+    def __init__(
+        self, model_dir: Path | None = None, batch_size: int = 64, runtime: Runtime = "onnx", onnx_dir: Path | None = None
+    ) -> None:
         self.model_dir = Path(model_dir) if model_dir else packaged_model_dir()
         self.batch_size = batch_size
+        self.runtime = runtime
+        self.onnx_dir = Path(onnx_dir) if onnx_dir else Path(user_data_dir("newsdesk", appauthor=False)) / "models"
 
     @property
     def model_id(self) -> str:
-        return f"{MODEL_ID}@sha256:{WEIGHTS_SHA256[:12]}"
+        """Names the weights and, for onnx, the exported file: part of every stored article's fingerprint."""
+        weights = f"{MODEL_ID}@sha256:{WEIGHTS_SHA256[:12]}"
+        if self.runtime == "torch":
+            return weights
+        return f"{weights} onnxruntime:{self.provenance['model_file']}@sha256:{self.provenance['sha256'][:12]}"
+
+    @property
+    def provenance(self) -> dict[str, str]:
+        """Which runtime and model file write the vectors; the store records it and refuses another."""
+        if self.runtime == "torch":
+            return reference_provenance()
+        return {"runtime": "onnxruntime", "model_file": self._onnx_export[0].name, "sha256": self._onnx_export[1]}
 
     @cached_property
-    def model(self):  # -> SentenceTransformer; imported lazily because torch is slow to import
-        verify_weights(self.model_dir)
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-        from sentence_transformers import SentenceTransformer
-        from transformers.utils import logging as transformers_logging
+    def _onnx_export(self) -> tuple[Path, str]:
+        from vectorstore.onnx_export import ensure_exported
 
-        transformers_logging.disable_progress_bar()  # a "Loading weights" bar on every start is noise
-        return SentenceTransformer(str(self.model_dir), device="cpu")
+        return ensure_exported(self.model_dir, self.onnx_dir)
+
+    @cached_property
+    def encoder(self):  # -> OnnxEncoder | ReferenceEncoder; both have encode(texts) -> ndarray
+        if self.runtime == "torch":
+            return ReferenceEncoder(self.model_dir, self.batch_size)
+        from vectorstore.onnx_runtime import OnnxEncoder
+
+        model_file, sha256 = self._onnx_export
+        return OnnxEncoder(model_file, sha256, self.tokenizer, MAX_WORDPIECES, self.batch_size)
 
     @cached_property
     def tokenizer(self):  # -> tokenizers.Tokenizer; the same wordpieces the model sees
@@ -98,6 +124,33 @@ class MiniLMEmbeddings(Embeddings):
 
     def encode(self, texts: list[str]):  # -> numpy.ndarray of shape (len(texts), 384)
         """Unit-length vectors, so a dot product is the cosine similarity."""
+        return self.encoder.encode(texts)
+
+
+def reference_provenance() -> dict[str, str]:
+    """The torch runtime; also what every store written before provenance was recorded used."""
+    return {"runtime": "sentence-transformers", "model_file": WEIGHTS_FILE, "sha256": WEIGHTS_SHA256}
+
+
+class ReferenceEncoder:
+    """sentence-transformers on torch: the reference vectors, and the runtime of stores from before onnx."""
+
+    def __init__(self, model_dir: Path, batch_size: int) -> None:
+        self.model_dir = model_dir
+        self.batch_size = batch_size
+
+    @cached_property
+    def model(self):  # -> SentenceTransformer; imported lazily because torch is slow to import
+        verify_weights(self.model_dir)
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as transformers_logging
+
+        transformers_logging.disable_progress_bar()  # a "Loading weights" bar on every start is noise
+        return SentenceTransformer(str(self.model_dir), device="cpu")
+
+    def encode(self, texts: list[str]):  # -> numpy.ndarray
         return self.model.encode(
             texts, batch_size=self.batch_size, normalize_embeddings=True, show_progress_bar=False, convert_to_numpy=True
         )

@@ -8,23 +8,32 @@ in which case ``HttpClient`` is used and only the catalog stays local.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlparse
 
-import chromadb
 from filelock import FileLock
-from langchain_chroma import Chroma
 
 from vectorstore.catalog import ArticleRecord, Catalog
-from vectorstore.embeddings import MiniLMEmbeddings
+from vectorstore.embeddings import MiniLMEmbeddings, reference_provenance
+
+if TYPE_CHECKING:
+    import chromadb
 
 COLLECTION_CONFIGURATION = {"hnsw": {"space": "cosine"}}
+EMBEDDER_FILE = "embedder.json"
 
 
 class StoreUnavailable(Exception):
     """The data dir cannot be created or written, or the Chroma server cannot be reached."""
+
+
+class EmbedderMismatch(Exception):
+    """The store holds vectors from another runtime or model file than the one configured."""
 
 
 @dataclass(frozen=True)
@@ -50,6 +59,8 @@ def ensure_writable_dir(path: Path) -> Path:
 
 def open_chroma_client(data_dir: Path, chroma_url: str | None) -> chromadb.ClientAPI:
     """A local persistent client, or an HTTP client when a server URL is configured."""
+    import chromadb  # half a second of imports, paid only by commands that touch vectors
+
     settings = chromadb.Settings(anonymized_telemetry=False)
     if not chroma_url:
         return chromadb.PersistentClient(path=str(data_dir / "chroma"), settings=settings)
@@ -71,12 +82,47 @@ class ChunkStore:
         self.data_dir = ensure_writable_dir(Path(data_dir))
         self.embeddings = embeddings
         self.catalog = Catalog(self.data_dir)
-        self.vectors = Chroma(
-            client=open_chroma_client(self.data_dir, chroma_url),
-            collection_name=collection,
-            embedding_function=embeddings,
+        self.collection = collection
+        self.chroma_url = chroma_url
+        self._embedder_checked = False
+        if chroma_url:
+            self.vectors  # a remote server is reached at once, so a wrong URL is the first thing reported
+
+    @cached_property
+    def vectors(self):  # -> langchain_chroma.Chroma; opened on first use so `sources` never imports chromadb
+        from langchain_chroma import Chroma
+
+        return Chroma(
+            client=open_chroma_client(self.data_dir, self.chroma_url),
+            collection_name=self.collection,
+            embedding_function=self.embeddings,
             collection_configuration=COLLECTION_CONFIGURATION,
         )
+
+    def check_embedder(self) -> None:
+        """Refuse to mix vector spaces: the configured runtime and model file must be the ones that wrote the store.
+
+        The first write records them in ``embedder.json``; a store with
+        articles but no record predates it and was written by the reference.
+        An empty store takes on whatever embeds into it next.
+        """
+        if self._embedder_checked:
+            return
+        current = self.embeddings.provenance
+        record = self.data_dir / EMBEDDER_FILE
+        articles = self.catalog.articles()
+        if articles:
+            written = json.loads(record.read_text(encoding="utf-8")) if record.exists() else reference_provenance()
+            if written != current:
+                raise EmbedderMismatch(
+                    f"the store in {self.data_dir} was embedded by {written['runtime']} ({written['model_file']}, "
+                    f"sha256 {written['sha256'][:12]}), not by {current['runtime']} ({current['model_file']}, "
+                    f"sha256 {current['sha256'][:12]}); set NEWSDESK_EMBED_RUNTIME to match it, or ingest into a new "
+                    "NEWSDESK_DATA_DIR"
+                )
+        if not articles or not record.exists():
+            record.write_text(json.dumps(current, indent=1) + "\n", encoding="utf-8")
+        self._embedder_checked = True
 
     def write_lock(self) -> FileLock:
         """Held for a whole ingest, so two ingests never interleave their writes."""
@@ -93,6 +139,7 @@ class ChunkStore:
         on_batch: Callable[[int], None] | None = None,
     ) -> None:
         """Store a new version of an article; it becomes visible only when complete."""
+        self.check_embedder()
         ids = [f"{record.version}#{meta['chunk_index']}" for meta in metadatas]
         for start in range(0, len(texts), batch_size):
             end = start + batch_size
@@ -130,6 +177,7 @@ class ChunkStore:
 
     def dense_search(self, query_vector: list[float], k: int, where: dict) -> list[tuple[StoredChunk, float]]:
         """Nearest committed chunks with their cosine similarity."""
+        self.check_embedder()
         hits = self.vectors.similarity_search_by_vector_with_relevance_scores(query_vector, k=k, filter=where)
         return [(StoredChunk(id=doc.id, text=doc.page_content, metadata=doc.metadata), 1.0 - distance) for doc, distance in hits]
 
