@@ -41,7 +41,10 @@ class Settings(BaseSettings):
     embed_batch_size: int = Field(default=64, ge=1, description="Chunks embedded and written per batch.")
     embed_runtime: Literal["onnx", "torch"] = Field(
         default="onnx",
-        description="Embedding runtime: onnx (onnxruntime, exported once into data_dir/models) or torch (the reference).",
+        description="Embedding runtime: onnx (onnxruntime, exported once into models_dir) or torch (the reference).",
+    )
+    models_dir: Path | None = Field(
+        default=None, description="Where the ONNX export of the model is kept; unset means data_dir/models."
     )
 
     # Retrieval and answering

@@ -26,9 +26,17 @@ os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["TRANSFORMERS_OFFLINE"] = "1"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def models_dir(tmp_path_factory) -> Path:
+    """One ONNX export for the whole run, shared by every store and CLI process (exporting takes seconds)."""
+    path = tmp_path_factory.mktemp("models")
+    os.environ["NEWSDESK_MODELS_DIR"] = str(path)
+    return path
+
+
 @pytest.fixture(scope="session")
-def embeddings() -> MiniLMEmbeddings:
-    return MiniLMEmbeddings()
+def embeddings(models_dir) -> MiniLMEmbeddings:
+    return MiniLMEmbeddings(onnx_dir=models_dir)
 
 
 @pytest.fixture

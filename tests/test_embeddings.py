@@ -1,12 +1,24 @@
-"""The packaged model is verified before it is trusted."""
+"""The packaged model is verified before it is trusted, and the shipped runtime matches the reference."""
 
 from __future__ import annotations
 
 import shutil
 
+import numpy as np
 import pytest
 
 from vectorstore.embeddings import WEIGHTS_SHA256, ModelIntegrityError, MiniLMEmbeddings, packaged_model_dir, verify_weights
+from vectorstore.onnx_export import ensure_exported
+from vectorstore.store import EmbedderMismatch
+
+# Short and long (past the 256-wordpiece truncation), padded with whitespace, mixed in one batch so padding is exercised.
+FIXED_TEXTS = [
+    "The consulate closed.",
+    "  State Department spokeswoman Heather Nauert said the US consulate in Basra was placed on ordered departure.  ",
+    "Iran denied any role in the rocket attacks near the airport, calling the accusations baseless. " * 12,
+    "A recipe for bread: flour, water, salt and yeast.",
+    "Ünïcödé, numbers 1,234.5 and punctuation -- (all) [kinds] {of} it!",
+]
 
 
 def test_packaged_weights_have_the_published_hash():
@@ -21,7 +33,41 @@ def test_tampered_weights_are_refused(tmp_path):
         handle.seek(1000)
         handle.write(b"\x00\x01\x02")
     with pytest.raises(ModelIntegrityError, match="sha256"):
-        MiniLMEmbeddings(copy).embed_query("hello")
+        MiniLMEmbeddings(copy, onnx_dir=tmp_path / "models").embed_query("hello")
+
+
+def test_tampered_onnx_export_is_refused(tmp_path, models_dir):
+    shutil.copytree(models_dir, tmp_path / "models")
+    model_file, _ = ensure_exported(packaged_model_dir(), tmp_path / "models")
+    with model_file.open("r+b") as handle:
+        handle.seek(5000)
+        handle.write(b"\x00\x01\x02")
+    with pytest.raises(ModelIntegrityError, match="sha256"):
+        MiniLMEmbeddings(onnx_dir=tmp_path / "models").embed_query("hello")
+
+
+def test_onnx_runtime_matches_the_sentence_transformers_reference(embeddings, models_dir):
+    reference = MiniLMEmbeddings(runtime="torch", batch_size=2).encode(FIXED_TEXTS)
+    shipped = embeddings.encode(FIXED_TEXTS)
+    assert embeddings.runtime == "onnx" and shipped.shape == reference.shape == (len(FIXED_TEXTS), 384)
+    cosines = np.sum(shipped * reference, axis=1)
+    assert cosines.min() >= 0.9999, cosines
+    assert np.abs(shipped - reference).max() < 1e-3
+
+
+def test_a_store_refuses_vectors_from_another_runtime(make_newsdesk, models_dir):
+    from app.settings import Settings
+    from app.service import Newsdesk
+
+    onnx = make_newsdesk()
+    onnx.ingest()
+    torch_side = Newsdesk(Settings(data_dir=onnx.settings.data_dir, embed_runtime="torch"))
+    with pytest.raises(EmbedderMismatch, match="embedded by onnxruntime .* not by sentence-transformers"):
+        torch_side.ask("Why did the consulate close?")
+    (onnx.settings.data_dir / "embedder.json").unlink()  # a store from before the record existed: torch wrote it
+    fresh = Newsdesk(Settings(data_dir=onnx.settings.data_dir))
+    with pytest.raises(EmbedderMismatch, match="embedded by sentence-transformers .* not by onnxruntime"):
+        fresh.ask("Why did the consulate close?")
 
 
 def test_vectors_are_unit_length_and_meaningful(embeddings):
