@@ -18,7 +18,7 @@ from typing import Literal
 from ingest.articles import ArticleBuilder, file_fingerprint
 from ingest.metadata import ManifestError, read_manifest
 from ingest.reading import ARTICLE_SUFFIXES, ArticleRejected
-from vectorstore.store import ChunkStore
+from vectorstore.store import ChunkStore, StagedArticle
 
 # Bump when cleaning, detection or chunking rules change, so stored articles are rebuilt.
 PIPELINE_VERSION = "1"
@@ -106,20 +106,41 @@ class Ingestor:
             self.store.collect_garbage()
             seen: dict[str, Path] = {}
             manifests: dict[Path, dict[str, dict[str, str]]] = {}
+            staged: list[tuple[StagedArticle, FileOutcome]] = []
             for path in files:
-                outcome = self._ingest_file(path, seen, manifests)
+                outcome = self._ingest_file(path, seen, manifests, staged)
                 report.outcomes.append(outcome)
-                if on_file:
-                    on_file(outcome)
+                self._after_file(outcome, staged, on_file)
+            self._write(staged, on_file)
             if prune:
                 report.outcomes.extend(self._prune())
         return report
 
-    def _ingest_file(self, path: Path, seen: dict[str, Path], manifests: dict) -> FileOutcome:
+    def _after_file(
+        self, outcome: FileOutcome, staged: list[tuple[StagedArticle, FileOutcome]], on_file: Callable[[FileOutcome], None] | None
+    ) -> None:
+        """Report a file at once unless it waits in ``staged``; write the staged articles once they fill a batch."""
+        if not staged or staged[-1][1] is not outcome:
+            if on_file:
+                on_file(outcome)
+        elif sum(len(article.texts) for article, _ in staged) >= self.batch_size:
+            self._write(staged, on_file)
+
+    def _write(self, staged: list[tuple[StagedArticle, FileOutcome]], on_file: Callable[[FileOutcome], None] | None) -> None:
+        """Store the staged articles together (see ``ChunkStore.replace_articles``) and report them."""
+        self.store.replace_articles([article for article, _ in staged], batch_size=self.batch_size)
+        for _, outcome in staged:
+            if on_file:
+                on_file(outcome)
+        staged.clear()
+
+    def _ingest_file(
+        self, path: Path, seen: dict[str, Path], manifests: dict, staged: list[tuple[StagedArticle, FileOutcome]]
+    ) -> FileOutcome:
         try:
             self._check_name(path, seen)
             sidecar = self._sidecar(path, manifests)
-            return self._store_if_changed(path, sidecar)
+            return self._stage_if_changed(path, sidecar, staged)
         except ArticleRejected as rejected:
             return FileOutcome(str(path), "skipped", rejected.reason)
         except ManifestError as error:
@@ -146,7 +167,10 @@ class Ingestor:
             manifests[folder] = read_manifest(folder)
         return manifests[folder].get(path.name, {})
 
-    def _store_if_changed(self, path: Path, sidecar: dict[str, str]) -> FileOutcome:
+    def _stage_if_changed(
+        self, path: Path, sidecar: dict[str, str], staged: list[tuple[StagedArticle, FileOutcome]]
+    ) -> FileOutcome:
+        """Build a new or changed article and stage it for writing; an unchanged one is only reported."""
         fingerprint = file_fingerprint(path.read_bytes(), sidecar, self.signature)
         stored = self.store.catalog.articles().get(path.name)
         if stored and stored.fingerprint == fingerprint:
@@ -154,11 +178,10 @@ class Ingestor:
                 self.store.catalog.commit(stored.model_copy(update={"path": str(path.resolve())}))
             return FileOutcome(str(path), "unchanged", chunks=stored.chunks)
         article = self.builder.build(path, sidecar, fingerprint)
-        self.store.replace_article(
-            article.record, [c.text for c in article.chunks], article.chunk_metadatas(), batch_size=self.batch_size
-        )
         status: Status = "updated" if stored else "added"
-        return FileOutcome(str(path), status, chunks=len(article.chunks), notes=article.record.notes)
+        outcome = FileOutcome(str(path), status, chunks=len(article.chunks), notes=article.record.notes)
+        staged.append((StagedArticle(article.record, [c.text for c in article.chunks], article.chunk_metadatas()), outcome))
+        return outcome
 
     def _prune(self) -> list[FileOutcome]:
         removed = []

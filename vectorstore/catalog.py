@@ -67,10 +67,10 @@ class Catalog:
                 self._loaded_stamp = stamp
             return dict(self._articles)
 
-    def commit(self, record: ArticleRecord) -> None:
-        """Make ``record`` the committed version of its article."""
+    def commit(self, *records: ArticleRecord) -> None:
+        """Make each record the committed version of its article, in one atomic write."""
         articles = self.articles()
-        articles[record.source] = record
+        articles.update((record.source, record) for record in records)
         self._write(articles)
 
     def remove(self, source: str) -> None:

@@ -9,7 +9,7 @@ in which case ``HttpClient`` is used and only the catalog stays local.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -30,6 +30,15 @@ EMBEDDER_FILE = "embedder.json"
 
 class StoreUnavailable(Exception):
     """The data dir cannot be created or written, or the Chroma server cannot be reached."""
+
+
+@dataclass(frozen=True)
+class StagedArticle:
+    """An article version ready to be written: its catalog record and its chunks."""
+
+    record: ArticleRecord
+    texts: list[str]
+    metadatas: list[dict]
 
 
 class EmbedderMismatch(Exception):
@@ -130,24 +139,26 @@ class ChunkStore:
 
     # Writing
 
-    def replace_article(
-        self,
-        record: ArticleRecord,
-        texts: list[str],
-        metadatas: list[dict],
-        batch_size: int = 64,
-        on_batch: Callable[[int], None] | None = None,
-    ) -> None:
-        """Store a new version of an article; it becomes visible only when complete."""
+    def replace_articles(self, articles: list[StagedArticle], batch_size: int = 64) -> None:
+        """Store new versions of several articles; each becomes visible only when all of them are complete.
+
+        Chunks of several short articles share embedding batches (a batch of
+        one three-chunk article wastes most of the runtime's parallelism), and
+        the catalog is rewritten once for the group instead of once per article.
+        """
+        if not articles:
+            return
         self.check_embedder()
-        ids = [f"{record.version}#{meta['chunk_index']}" for meta in metadatas]
+        texts = [text for article in articles for text in article.texts]
+        metadatas = [meta for article in articles for meta in article.metadatas]
+        ids = [f"{meta['version']}#{meta['chunk_index']}" for meta in metadatas]
         for start in range(0, len(texts), batch_size):
             end = start + batch_size
             self.vectors.add_texts(texts[start:end], metadatas=metadatas[start:end], ids=ids[start:end])
-            if on_batch:
-                on_batch(len(texts[start:end]))
-        self.catalog.commit(record)
-        self.vectors.delete(where={"$and": [{"source": record.source}, {"version": {"$ne": record.version}}]})
+        self.catalog.commit(*(article.record for article in articles))
+        sources = [article.record.source for article in articles]
+        versions = [article.record.version for article in articles]
+        self.vectors.delete(where={"$and": [{"source": {"$in": sources}}, {"version": {"$nin": versions}}]})
 
     def remove_article(self, source: str) -> None:
         """Un-commit first, then delete, so a crash in between only leaves invisible garbage."""
