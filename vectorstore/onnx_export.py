@@ -19,7 +19,7 @@ from pathlib import Path
 
 from filelock import FileLock
 
-from vectorstore.embeddings import file_sha256, verify_weights
+from vectorstore.model_files import file_sha256, verify_weights
 
 ONNX_FILE = "all-MiniLM-L6-v2.onnx"
 OPSET = 17

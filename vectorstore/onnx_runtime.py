@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 from tokenizers import Tokenizer
 
-from vectorstore.embeddings import ModelIntegrityError, file_sha256
+from vectorstore.model_files import ModelIntegrityError, file_sha256
 
 
 class OnnxEncoder:
