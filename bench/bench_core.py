@@ -23,6 +23,7 @@ import statistics
 import subprocess
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from app.eval.evaluation import percentile
@@ -72,19 +73,29 @@ def bench_queries(newsdesk: Newsdesk) -> None:
               f"p95 {percentile(total, 0.95):.1f} ms")
 
 
-def run_measured(command: list[str], env: dict[str, str]) -> tuple[float, float, float]:
-    """Wall seconds, CPU seconds (user + sys) and peak RSS in MB of one fresh process.
+@dataclass(frozen=True)
+class Measured:
+    """One fresh process: wall seconds, CPU seconds (user + sys), peak RSS in MB, and its stdout.
 
     CPU time is reported beside wall time because this machine is shared: on
     a loaded host the wall clock measures the neighbours as much as newsdesk.
     """
+
+    wall: float
+    cpu: float
+    rss_mb: float
+    stdout: str
+
+
+def run_measured(command: list[str], env: dict[str, str]) -> Measured:
     started = time.perf_counter()
-    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    stdout = process.stdout.read()
     _, status, usage = os.wait4(process.pid, 0)
     process.returncode = os.waitstatus_to_exitcode(status)
     if process.returncode:
         raise subprocess.CalledProcessError(process.returncode, command)
-    return time.perf_counter() - started, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024
+    return Measured(time.perf_counter() - started, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, stdout)
 
 
 def bench_cold_start(data_dir: Path, runs: int) -> None:
@@ -95,7 +106,8 @@ def bench_cold_start(data_dir: Path, runs: int) -> None:
         return
     env = {**os.environ, "NEWSDESK_DATA_DIR": str(data_dir)}
     for args in (["ask", "Why did the US close its consulate in Basra?"], ["sources"]):
-        wall, cpu, rss = zip(*(run_measured([executable, *args], env) for _ in range(runs)), strict=True)
+        runs_measured = [run_measured([executable, *args], env) for _ in range(runs)]
+        wall, cpu, rss = ([getattr(m, key) for m in runs_measured] for key in ("wall", "cpu", "rss_mb"))
         print(f"cold start of `newsdesk {args[0]}` (n={runs}): wall median {statistics.median(wall):.2f} s "
               f"(min {min(wall):.2f}, max {max(wall):.2f}); CPU median {statistics.median(cpu):.2f} s; "
               f"peak RSS median {statistics.median(rss):.0f} MB; load average {os.getloadavg()[0]:.1f}")

@@ -20,11 +20,13 @@ import argparse
 import os
 import re
 import shutil
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from bench_core import Measured
 
 
 def tutorial_pipeline(folder: Path, store: Path) -> int:
@@ -46,23 +48,28 @@ def tutorial_pipeline(folder: Path, store: Path) -> int:
     return len(splits)
 
 
-def timed(command: list[str], env: dict[str, str]) -> tuple[float, str]:
-    """Wall-clock seconds of a whole process, and its stdout."""
-    started = time.perf_counter()
-    done = subprocess.run(command, env=env, check=True, capture_output=True, text=True)
-    return time.perf_counter() - started, done.stdout
+def run_measured(command: list[str], env: dict[str, str]) -> Measured:
+    """bench_core's measurement, imported here so the tutorial's child process does not pay for newsdesk's imports."""
+    from bench_core import run_measured as measure  # bench/ is on sys.path when this file runs as a script
+
+    return measure(command, env)
 
 
-def run_newsdesk(folder: Path, data_dir: Path, models: Path, env: dict[str, str]) -> tuple[int, float]:
+def run_newsdesk(folder: Path, data_dir: Path, models: Path, env: dict[str, str]) -> tuple[int, Measured]:
     data_dir.mkdir()
     shutil.copytree(models, data_dir / "models")
-    seconds, out = timed([sys.executable, "-m", "app", "ingest", str(folder)], {**env, "NEWSDESK_DATA_DIR": str(data_dir)})
-    return int(re.search(r"(\d+) chunks written", out).group(1)), seconds
+    run = run_measured([sys.executable, "-m", "app", "ingest", str(folder)], {**env, "NEWSDESK_DATA_DIR": str(data_dir)})
+    return int(re.search(r"(\d+) chunks written", run.stdout).group(1)), run
 
 
-def run_tutorial(folder: Path, store: Path, env: dict[str, str]) -> tuple[int, float]:
-    seconds, out = timed([sys.executable, __file__, "--tutorial", str(folder), str(store)], env)
-    return int(out.split()[-1]), seconds
+def run_tutorial(folder: Path, store: Path, env: dict[str, str]) -> tuple[int, Measured]:
+    run = run_measured([sys.executable, __file__, "--tutorial", str(folder), str(store)], env)
+    return int(run.stdout.split()[-1]), run
+
+
+def describe(name: str, chunks: int, run: Measured) -> str:
+    return (f"{name} {chunks} chunks in {run.wall:.1f} s wall = {chunks / run.wall:.1f} chunks/s "
+            f"({run.cpu:.1f} CPU s = {chunks / run.cpu:.1f} chunks per CPU s, peak RSS {run.rss_mb:.0f} MB)")
 
 
 def main() -> None:
@@ -77,14 +84,16 @@ def main() -> None:
     print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at start")
     with tempfile.TemporaryDirectory() as tmp:
         warm = Path(tmp) / "warm-up"
-        seconds, _ = timed([sys.executable, "-m", "app", "ingest"], {**env, "NEWSDESK_DATA_DIR": str(warm)})
-        print(f"one-time ONNX export + sample ingest into a new data dir: {seconds:.1f} s")
+        export = run_measured([sys.executable, "-m", "app", "ingest"], {**env, "NEWSDESK_DATA_DIR": str(warm)})
+        print(f"one-time ONNX export + sample ingest into a new data dir: {export.wall:.1f} s wall, {export.cpu:.1f} CPU s")
         for number, folder in enumerate(args.folders):
-            ours, ours_s = run_newsdesk(folder, Path(tmp) / f"newsdesk-{number}", warm / "models", env)
-            theirs, theirs_s = run_tutorial(folder, Path(tmp) / f"tutorial-{number}", env)
-            ratio = (ours / ours_s) / (theirs / theirs_s)
-            print(f"{folder}: newsdesk {ours} chunks in {ours_s:.1f} s = {ours / ours_s:.1f} chunks/s; "
-                  f"tutorial {theirs} chunks in {theirs_s:.1f} s = {theirs / theirs_s:.1f} chunks/s; ratio {ratio:.2f}")
+            ours, ours_run = run_newsdesk(folder, Path(tmp) / f"newsdesk-{number}", warm / "models", env)
+            theirs, their_run = run_tutorial(folder, Path(tmp) / f"tutorial-{number}", env)
+            wall_ratio = (ours / ours_run.wall) / (theirs / their_run.wall)
+            cpu_ratio = (ours / ours_run.cpu) / (theirs / their_run.cpu)
+            print(f"{folder}:\n  {describe('newsdesk', ours, ours_run)}\n  {describe('tutorial', theirs, their_run)}\n"
+                  f"  ratio {wall_ratio:.2f} by wall clock, {cpu_ratio:.2f} by CPU time; "
+                  f"load average {os.getloadavg()[0]:.1f} at the end")
 
 
 if __name__ == "__main__":
