@@ -127,17 +127,18 @@ def answer_source(url: str | None, llm: Backend | None) -> Newsdesk | RemoteNews
 def ingest(
     paths: Annotated[list[Path] | None, typer.Argument(help="Files or folders; default: the bundled sample corpus.")] = None,
     prune: Annotated[bool, typer.Option("--prune", help="Delete stored articles whose files have disappeared.")] = False,
+    force: Annotated[bool, typer.Option("--force", help="Rebuild every article, even unchanged ones.")] = False,
 ) -> None:
-    """Load articles into the store; unchanged files are skipped, changed ones replaced."""
+    """Load articles into the store; unchanged files are skipped, changed ones replaced, re-tagged ones updated in place."""
     newsdesk = load_newsdesk()
     with user_errors():
-        report = _ingest_with_progress(newsdesk, paths or None, prune)
+        report = _ingest_with_progress(newsdesk, paths or None, prune, force)
     _print_report(report, newsdesk.settings.data_dir)
     if report.skipped:
         raise typer.Exit(EXIT_BAD_INPUT)
 
 
-def _ingest_with_progress(newsdesk: Newsdesk, paths: list[Path] | None, prune: bool) -> IngestReport:
+def _ingest_with_progress(newsdesk: Newsdesk, paths: list[Path] | None, prune: bool, force: bool = False) -> IngestReport:
     """A progress bar on a terminal; nothing extra when output is piped or under CI."""
     columns = (TextColumn("ingesting"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TextColumn("{task.description}"))
     with Progress(*columns, console=err, transient=True, disable=not err.is_terminal) as progress:
@@ -147,7 +148,7 @@ def _ingest_with_progress(newsdesk: Newsdesk, paths: list[Path] | None, prune: b
             progress.update(task, advance=1, description=Path(outcome.path).name)
 
         return newsdesk.ingest(
-            paths, prune=prune, on_start=lambda total: progress.update(task, total=total), on_file=on_file
+            paths, prune=prune, on_start=lambda total: progress.update(task, total=total), on_file=on_file, force=force
         )
 
 
@@ -160,8 +161,9 @@ def _ingest_sample_if_empty(newsdesk: Newsdesk) -> None:
 
 def _print_report(report: IngestReport, data_dir: Path) -> None:
     counts = report.counts
+    retagged = f"{counts['retagged']} retagged in place (not re-embedded), " if counts["retagged"] else ""
     print(
-        f"{report.files_seen} files seen: {counts['added']} added, {counts['updated']} updated, "
+        f"{report.files_seen} files seen: {counts['added']} added, {counts['updated']} updated, {retagged}"
         f"{counts['unchanged']} unchanged, {counts['skipped']} skipped, {counts['removed']} removed; "
         f"{report.chunks_written} chunks written to {data_dir}"
     )
@@ -210,7 +212,7 @@ def compare(
 
 @cli.command()
 def sources(as_json: Annotated[bool, typer.Option("--json", help="Print the list as JSON.")] = False) -> None:
-    """List the ingested articles: file, outlet, title, date, chunk count."""
+    """List the ingested articles: file, outlet, how the outlet was found, title, date, chunk count."""
     newsdesk = load_newsdesk()
     with user_errors():
         records = newsdesk.sources()
@@ -220,10 +222,14 @@ def sources(as_json: Annotated[bool, typer.Option("--json", help="Print the list
     if not records:
         say("No articles ingested yet; run `newsdesk ingest`.")
         return
-    table = Table("file", "outlet", "title", "date", "chunks")
+    table = Table("file", "outlet", "found by", "title", "date", "chunks")
     for r in records:
-        table.add_row(r.source, r.outlet, r.title or "(no title)", str(r.published or ""), str(r.chunks))
+        table.add_row(r.source, r.outlet, r.outlet_basis, r.title or "(no title)", str(r.published or ""), str(r.chunks))
     Console(width=None if sys.stdout.isatty() else 200).print(table)
+    if any(r.tagging is None for r in records):
+        say("Some articles were stored by an earlier version; run `newsdesk ingest` on the same folders to record "
+            "how their outlets were found and to store nested files under their folder paths (no re-embedding needed "
+            "for files at a folder's top).")
 
 
 @cli.command(name="eval")

@@ -15,9 +15,11 @@ class Citation(BaseModel):
     """A quoted passage; ``source``, ``outlet`` and ``title`` come from stored metadata only."""
 
     id: int = Field(description="The n of the [n] marker in the answer.")
-    source: str
+    source: str = Field(description="The article's path relative to the folder it was ingested from.")
     outlet: str
+    outlet_basis: str | None = Field(default=None, description="How the outlet was found, e.g. 'og:site_name', 'dateline'.")
     title: str | None = None
+    url: str | None = Field(default=None, description="The article's own http(s) address, when known.")
     published: date | None = None
     quote: str = Field(description="Verbatim text from the article's cleaned text.")
     chunk_id: str

@@ -120,8 +120,9 @@ class Newsdesk:
         prune: bool = False,
         on_start: Callable[[int], None] | None = None,
         on_file: Callable[[FileOutcome], None] | None = None,
+        force: bool = False,
     ) -> IngestReport:
-        """Ingest files or folders; with no paths, the bundled sample corpus."""
+        """Ingest files or folders; with no paths, the bundled sample corpus. ``force`` rebuilds every article."""
         from ingest.articles import ArticleBuilder
         from ingest.chunking import Chunker
         from ingest.pipeline import Ingestor, ingest_signature
@@ -133,7 +134,9 @@ class Newsdesk:
         )
         builder = ArticleBuilder(self.registry, chunker, max_bytes=int(s.max_file_mb * 1_000_000))
         signature = ingest_signature(s.chunk_tokens, s.chunk_overlap_sentences, self.embeddings.model_id)
-        ingestor = Ingestor(self.store, builder, signature, batch_size=s.embed_batch_size)
+        ingestor = Ingestor(
+            self.store, builder, signature, s.embed_batch_size, follow_external_links=s.follow_external_links, force=force
+        )
         return ingestor.ingest(paths or [sample_corpus_dir()], prune=prune, on_start=on_start, on_file=on_file)
 
     def sources(self) -> list[ArticleRecord]:

@@ -38,6 +38,9 @@ class Settings(BaseSettings):
     chunk_tokens: int = Field(default=200, ge=40, le=240, description="Target chunk size in cl100k tokens.")
     chunk_overlap_sentences: int = Field(default=1, ge=0, le=2, description="Sentences repeated between chunks.")
     max_file_mb: float = Field(default=10.0, gt=0, description="Larger files are skipped with a message.")
+    follow_external_links: bool = Field(
+        default=False, description="Follow symlinks that lead outside an ingested folder (skipped with a reason otherwise)."
+    )
     embed_batch_size: int = Field(default=64, ge=1, description="Chunks embedded and written per batch.")
     embed_runtime: Literal["onnx", "torch"] = Field(
         default="onnx",

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import yaml
 
+from ingest.attribution import GENERIC_PARTS
 from ingest.dates import is_byline, parse_date
 from ingest.reading import declared_fields
 
@@ -29,6 +30,9 @@ PHOTO_CREDIT = re.compile(
     re.IGNORECASE,
 )
 CAPTION_START = re.compile(r"^\s*(?:photo|image|file photo|picture)\s*[:|]", re.IGNORECASE)
+# Content-management systems that pages name in <title> when the editor left it empty.
+CMS_NAMES = frozenset({"escenic", "wordpress", "drupal", "joomla", "brightspot", "arc", "ghost", "untitled", "index", "home"})
+TITLE_SITE_SUFFIX = re.compile(r"\s+[|–—-]\s+([^|–—]{1,80})$")
 AUTHOR_LINE = re.compile(r"^\s*by\s+([A-Z][\w.'’-]*(?:\s+[A-Z][\w.'’-]*){0,3})\s*$", re.IGNORECASE)
 
 
@@ -65,6 +69,23 @@ def detect_metadata(raw_text: str, cleaned_text: str) -> DetectedMeta:
         published=next((parse_date(line) for line in header if is_byline(line)), None),
         author=next((m.group(1) for line in header if (m := AUTHOR_LINE.match(line))), None),
     )
+
+
+def page_title(candidates: list[str], site_names: list[str]) -> str | None:
+    """The first candidate that is a real title, without a trailing "| Site name".
+
+    Pages name their CMS ("escenic") or their site in <title>; neither is the
+    article's title, so such candidates are passed over.
+    """
+    sites = {name.casefold() for name in site_names if name} | GENERIC_PARTS
+    for candidate in candidates:
+        title = " ".join(candidate.split())
+        suffix = TITLE_SITE_SUFFIX.search(title)
+        if suffix and (suffix.group(1).strip().casefold() in sites or " | " in suffix.group(0)):
+            title = title[: suffix.start()].strip()
+        if title and title.casefold() not in CMS_NAMES and title.casefold() not in sites:
+            return title
+    return None
 
 
 class ManifestError(Exception):

@@ -3,12 +3,17 @@
 Attribution is the product, so the publisher must never be guessed from a
 mention ("The Washington Post quoted ...") or a photo credit ("/ Reuters)").
 Only *self-identifying* text counts: a dateline, an opening "Press TV –", a
-byline, a copyright line, a "Support X" banner, a "Source: X" tag, or the
-outlet's own web domain. Anything else leaves the outlet ``unknown``.
+byline, a copyright line, a "Support X" banner, a "Source: X (and news
+agencies)" sign-off, or the outlet's own web domain. Anything else leaves the
+outlet ``unknown``. What a page *declares* in its markup is weighed first, in
+``ingest.attribution``; this module is the registry those declarations are
+looked up in.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 from dataclasses import dataclass, field
 from importlib import resources
@@ -20,7 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 UNKNOWN_OUTLET = "unknown"
 HEADER_CHARS = 600  # where an opening "Outlet –" or a byline may stand
-DOMAIN_WEIGHT = 2  # a URL on the outlet's own domain outweighs one text pattern
+NO_BASIS = "none"
 
 
 class OutletEntry(BaseModel):
@@ -30,6 +35,7 @@ class OutletEntry(BaseModel):
 
     name: str = Field(min_length=1)
     aliases: list[str] = Field(default_factory=list)
+    handles: list[str] = Field(default_factory=list, description="Social media handles such as @BBCWorld.")
     domains: list[str] = Field(default_factory=list)
     patterns: list[str] = Field(default_factory=list)
 
@@ -44,18 +50,37 @@ class RegistryError(Exception):
     """The registry file is unreadable or malformed; the message names the file."""
 
 
-def _alias_patterns(alias: str) -> tuple[list[re.Pattern[str]], list[re.Pattern[str]]]:
-    """Generic self-identification patterns for one name: (anywhere, header-only)."""
+@dataclass(frozen=True)
+class Attribution:
+    """Who published an article, and how that was found (``outlet_basis``)."""
+
+    outlet: str
+    basis: str
+
+
+UNATTRIBUTED = Attribution(UNKNOWN_OUTLET, NO_BASIS)
+
+
+def _alias_patterns(alias: str) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """Generic self-identification patterns for one name, each with its basis: (anywhere, header-only)."""
     a = re.escape(alias).replace(r"\ ", r"\s+")
     anywhere = [
-        rf"^[A-Z][A-Za-z .,'’/-]{{0,40}}\(\s*{a}\s*\)\s*[-–—]",  # BAGHDAD (Reuters) -
-        rf"(?:Copyright|©)\s*(?:©\s*)?(?:\d{{4}}(?:\s*[-–]\s*\d{{4}})?\s*,?\s*)?{a}\b",
-        rf"^\s*Support\s+{a}\s*$",
-        rf"^\s*Source:\s*{a}\s*\.?$",
-        rf"^\s*{a}['’]s\s+website\s+can\s+also\s+be\s+accessed",  # mirror-address footer
+        ("dateline", rf"^[A-Z][A-Za-z .,'’/-]{{0,40}}\(\s*{a}\s*\)\s*[-–—]"),  # BAGHDAD (Reuters) -
+        ("copyright line", rf"(?:Copyright|©)\s*(?:©\s*)?(?:\d{{4}}(?:\s*[-–]\s*\d{{4}})?\s*,?\s*)?{a}\b"),
+        ("support banner", rf"^\s*Support\s+{a}\s*$"),
+        ("sign-off", rf"^\s*Source:\s*{a}(?:\s*(?:and|&)\s+(?:news\s+)?agencies|\s+and\s+wires)?\s*\.?$"),
+        ("mirror footer", rf"^\s*{a}['’]s\s+website\s+can\s+also\s+be\s+accessed"),
     ]
-    header = [rf"^\s*[-–—|]?\s*{a}\s*[-–—|]\s*\S"]  # "Press TV – The US ...", "- The Washington Times - ..."
-    return [re.compile(p, re.MULTILINE) for p in anywhere], [re.compile(p, re.MULTILINE) for p in header]
+    header = [("opening line", rf"^\s*[-–—|]?\s*{a}\s*[-–—|]\s*\S")]  # "Press TV – The US ...", "- The Washington Times - ..."
+    return anywhere, header
+
+
+def _compiled(pairs: list[tuple[str, str]]) -> list[tuple[str, re.Pattern[str]]]:
+    return [(basis, re.compile(pattern, re.MULTILINE)) for basis, pattern in pairs]
+
+
+def host_of(url: str) -> str:
+    return (urlparse(url if "//" in url else f"//{url}").hostname or "").lower()
 
 
 @dataclass
@@ -65,39 +90,62 @@ class Outlet:
     name: str
     names: list[str]
     domains: list[str]
-    anywhere: list[re.Pattern[str]] = field(default_factory=list)
-    header: list[re.Pattern[str]] = field(default_factory=list)
+    anywhere: list[tuple[str, re.Pattern[str]]] = field(default_factory=list)
+    header: list[tuple[str, re.Pattern[str]]] = field(default_factory=list)
+    extra: list[tuple[str, re.Pattern[str]]] = field(default_factory=list)
+    first_words: frozenset[str] = frozenset()
 
     @classmethod
     def from_entry(cls, entry: OutletEntry) -> Outlet:
         names = [entry.name, *entry.aliases]
-        outlet = cls(name=entry.name, names=names, domains=[d.lower() for d in entry.domains])
+        outlet = cls(
+            name=entry.name, names=names, domains=[d.lower() for d in entry.domains],
+            first_words=frozenset(name.split()[0] for name in names),
+        )
         for name in names:
             anywhere, header = _alias_patterns(name)
-            outlet.anywhere += anywhere
-            outlet.header += header
-        outlet.anywhere += [re.compile(p, re.MULTILINE) for p in entry.patterns]
+            outlet.anywhere += _compiled(anywhere)
+            outlet.header += _compiled(header)
+        outlet.extra = _compiled([("registry pattern", p) for p in entry.patterns])
         return outlet
 
-    def text_evidence(self, text: str) -> tuple[int, int]:
-        """(number of self-identifying matches, position of the first one)."""
-        hits = [m.start() for p in self.anywhere for m in p.finditer(text)]
-        head = text[:HEADER_CHARS]
-        hits += [m.start() for p in self.header for m in p.finditer(head)]
-        return len(hits), min(hits, default=len(text))
+    def text_evidence(self, text: str) -> tuple[int, int, str]:
+        """(number of self-identifying matches, position of the first one, its basis).
+
+        The name patterns are case-sensitive and all contain a name, so an
+        outlet none of whose names' first words occur in the text is passed
+        over without running them: with 175 outlets that is most of the cost.
+        """
+        hits = [(m.start(), basis) for basis, p in self.extra for m in p.finditer(text)]
+        if any(word in text for word in self.first_words):
+            head = text[:HEADER_CHARS]
+            hits += [(m.start(), basis) for basis, p in self.anywhere for m in p.finditer(text)]
+            hits += [(m.start(), basis) for basis, p in self.header for m in p.finditer(head)]
+        first, basis = min(hits, default=(len(text), NO_BASIS))
+        return len(hits), first, basis
 
     def owns_url(self, url: str) -> bool:
-        host = (urlparse(url if "//" in url else f"//{url}").hostname or "").lower()
+        host = host_of(url)
         return any(host == d or host.endswith("." + d) for d in self.domains)
 
 
 class OutletRegistry:
-    """Canonical names, alias lookup and publisher detection."""
+    """Canonical names, alias/handle/domain lookup and publisher detection.
+
+    ``digest`` identifies the registry's content: articles tagged under a
+    different registry are re-tagged on the next ingest (without re-embedding).
+    """
 
     def __init__(self, entries: list[OutletEntry]) -> None:
         by_name = {entry.name: entry for entry in entries}  # later entries replace earlier ones
         self.outlets = [Outlet.from_entry(entry) for entry in by_name.values()]
         self._by_alias = {name.casefold(): outlet.name for outlet in self.outlets for name in outlet.names}
+        self._by_alias |= {
+            "@" + handle.lstrip("@").casefold(): entry.name for entry in by_name.values() for handle in entry.handles
+        }
+        self.digest = hashlib.sha256(
+            json.dumps([entry.model_dump() for entry in by_name.values()], sort_keys=True).encode()
+        ).hexdigest()
 
     @classmethod
     def load(cls, extra_file: Path | None = None) -> OutletRegistry:
@@ -113,21 +161,25 @@ class OutletRegistry:
         return cls(entries)
 
     def canonical(self, name: str) -> str | None:
-        """The canonical name for a name or alias, or None when it is not registered."""
-        return self._by_alias.get(name.strip().casefold())
+        """The canonical name for a name, alias, @handle or web domain, or None when it is not registered."""
+        key = name.strip().casefold()
+        found = self._by_alias.get(key)
+        if found is None and "." in key and " " not in key:
+            found = self.outlet_for_url(key)
+        return found
 
-    def detect(self, text: str, url: str | None = None, sitename: str | None = None) -> str:
-        """The outlet that published ``text``, from self-identification only, else ``unknown``."""
-        best: tuple[int, int, str] | None = None
+    def outlet_for_url(self, url: str) -> str | None:
+        """The outlet whose domain list holds the URL's host (or a parent domain of it)."""
+        return next((outlet.name for outlet in self.outlets if outlet.owns_url(url)), None)
+
+    def detect(self, text: str) -> Attribution:
+        """The outlet that published ``text``, from self-identification in the text only."""
+        best: tuple[int, int, str, str] | None = None
         for outlet in self.outlets:
-            count, first = outlet.text_evidence(text)
-            if url and outlet.owns_url(url):
-                count, first = count + DOMAIN_WEIGHT, 0
-            if sitename and self.canonical(sitename) == outlet.name:
-                count, first = count + DOMAIN_WEIGHT, 0
+            count, first, basis = outlet.text_evidence(text)
             if count and (best is None or (-count, first) < (-best[0], best[1])):
-                best = (count, first, outlet.name)
-        return best[2] if best else UNKNOWN_OUTLET
+                best = (count, first, outlet.name, basis)
+        return Attribution(best[2], best[3]) if best else UNATTRIBUTED
 
 
 def _parse_registry(text: str, where: str) -> list[OutletEntry]:

@@ -1,5 +1,9 @@
 """Incremental ingest: find article files, skip unchanged ones, replace changed ones, prune gone ones.
 
+An unchanged file whose metadata was derived under another outlet registry is
+re-tagged in place: its catalog entry and chunk metadata change, its vectors
+do not.
+
 One bad file never stops the batch: it is skipped with a reason and the
 rest goes on. Each article is committed whole (see ``vectorstore.catalog``),
 so an interrupted ingest leaves every article either at its old version or
@@ -15,15 +19,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from ingest.articles import ArticleBuilder, file_fingerprint
+from ingest.articles import ArticleBuilder, file_fingerprint, shared_metadata
+from ingest.discovery import FoundFile, discover
 from ingest.metadata import ManifestError, read_manifest
-from ingest.reading import ARTICLE_SUFFIXES, ArticleRejected
+from ingest.reading import ArticleRejected
+from vectorstore.catalog import ArticleRecord
 from vectorstore.store import ChunkStore, StagedArticle
 
 # Bump when cleaning, detection or chunking rules change, so stored articles are rebuilt.
 PIPELINE_VERSION = "1"
 
-Status = Literal["added", "updated", "unchanged", "skipped", "removed"]
+Status = Literal["added", "updated", "retagged", "unchanged", "skipped", "removed"]
+# What a re-tag may change without touching the stored text or its vectors.
+RETAG_FIELDS = ("outlet", "outlet_basis", "title", "published", "author", "url")
 
 
 @dataclass
@@ -62,34 +70,28 @@ def ingest_signature(chunk_tokens: int, overlap_sentences: int, model_id: str) -
     return hashlib.sha256(f"{PIPELINE_VERSION}|{chunk_tokens}|{overlap_sentences}|{model_id}".encode()).hexdigest()
 
 
-def discover(paths: Iterable[Path]) -> tuple[list[Path], list[FileOutcome]]:
-    """Article files under ``paths`` (folders are searched recursively), and the paths that hold none."""
-    files, problems = [], []
-    for path in paths:
-        if path.is_dir():
-            found = sorted(
-                p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in ARTICLE_SUFFIXES and not p.name.startswith(".")
-            )
-            if not found:
-                problems.append(
-                    FileOutcome(str(path), "skipped", "the folder holds no .txt, .md or .html articles", is_file=False)
-                )
-            files.extend(found)
-        elif path.is_file():
-            files.append(path)
-        else:
-            problems.append(FileOutcome(str(path), "skipped", "no such file or folder", is_file=False))
-    return files, problems
-
-
 class Ingestor:
-    """Runs one ingest against a store."""
+    """Runs one ingest against a store.
 
-    def __init__(self, store: ChunkStore, builder: ArticleBuilder, signature: str, batch_size: int = 64) -> None:
+    ``force`` rebuilds every article; otherwise an unchanged file is left
+    alone, or only re-tagged when the outlet registry or tagging rules changed.
+    """
+
+    def __init__(
+        self,
+        store: ChunkStore,
+        builder: ArticleBuilder,
+        signature: str,
+        batch_size: int = 64,
+        follow_external_links: bool = False,
+        force: bool = False,
+    ) -> None:
         self.store = store
         self.builder = builder
         self.signature = signature
         self.batch_size = batch_size
+        self.follow_external_links = follow_external_links
+        self.force = force
 
     def ingest(
         self,
@@ -98,67 +100,73 @@ class Ingestor:
         on_start: Callable[[int], None] | None = None,
         on_file: Callable[[FileOutcome], None] | None = None,
     ) -> IngestReport:
-        files, problems = discover(paths)
-        report = IngestReport(outcomes=problems)
+        found = discover(paths, self.follow_external_links)
+        report = IngestReport(outcomes=[FileOutcome(str(p.path), "skipped", p.reason, is_file=p.is_file) for p in found.problems])
         if on_start:
-            on_start(len(files))
+            on_start(len(found.files))
         with self.store.write_lock():
             self.store.collect_garbage()
-            seen: dict[str, Path] = {}
-            manifests: dict[Path, dict[str, dict[str, str]]] = {}
-            staged: list[tuple[StagedArticle, FileOutcome]] = []
-            for path in files:
-                outcome = self._ingest_file(path, seen, manifests, staged)
+            run = _Run(stored_paths={r.path: r.source for r in self.store.catalog.articles().values()})
+            for file in found.files:
+                outcome = self._ingest_file(file, run)
                 report.outcomes.append(outcome)
-                self._after_file(outcome, staged, on_file)
-            self._write(staged, on_file)
+                self._after_file(outcome, run, on_file)
+            self._write(run, on_file)
+            if run.checked:
+                self.store.catalog.commit(*run.checked)
             if prune:
                 report.outcomes.extend(self._prune())
         return report
 
-    def _after_file(
-        self, outcome: FileOutcome, staged: list[tuple[StagedArticle, FileOutcome]], on_file: Callable[[FileOutcome], None] | None
-    ) -> None:
-        """Report a file at once unless it waits in ``staged``; write the staged articles once they fill a batch."""
-        if not staged or staged[-1][1] is not outcome:
+    def _after_file(self, outcome: FileOutcome, run: _Run, on_file: Callable[[FileOutcome], None] | None) -> None:
+        """Report a file at once unless it waits in ``run.staged``; write the staged articles once they fill a batch."""
+        if not run.staged or run.staged[-1][1] is not outcome:
             if on_file:
                 on_file(outcome)
-        elif sum(len(article.texts) for article, _ in staged) >= self.batch_size:
-            self._write(staged, on_file)
+        elif sum(len(article.texts) for article, _ in run.staged) >= self.batch_size:
+            self._write(run, on_file)
 
-    def _write(self, staged: list[tuple[StagedArticle, FileOutcome]], on_file: Callable[[FileOutcome], None] | None) -> None:
-        """Store the staged articles together (see ``ChunkStore.replace_articles``) and report them."""
-        self.store.replace_articles([article for article, _ in staged], batch_size=self.batch_size)
-        for _, outcome in staged:
+    def _write(self, run: _Run, on_file: Callable[[FileOutcome], None] | None) -> None:
+        """Store the staged articles together (see ``ChunkStore.replace_articles``), then drop their old names."""
+        self.store.replace_articles([article for article, _ in run.staged], batch_size=self.batch_size)
+        for article, outcome in run.staged:
+            outcome.notes += self._drop_old_name(article.record.source, article.record.path, run)
             if on_file:
                 on_file(outcome)
-        staged.clear()
+        run.staged.clear()
 
-    def _ingest_file(
-        self, path: Path, seen: dict[str, Path], manifests: dict, staged: list[tuple[StagedArticle, FileOutcome]]
-    ) -> FileOutcome:
+    def _ingest_file(self, file: FoundFile, run: _Run) -> FileOutcome:
         try:
-            self._check_name(path, seen)
-            sidecar = self._sidecar(path, manifests)
-            return self._stage_if_changed(path, sidecar, staged)
+            resolved = file.path.resolve()
+            self._claim(file, resolved, run)
+            sidecar = self._sidecar(file.path, run.manifests)
+            return self._stage_if_changed(file, resolved, sidecar, run)
         except ArticleRejected as rejected:
-            return FileOutcome(str(path), "skipped", rejected.reason)
+            return FileOutcome(str(file.path), "skipped", rejected.reason)
         except ManifestError as error:
-            return FileOutcome(str(path), "skipped", str(error))
+            return FileOutcome(str(file.path), "skipped", str(error))
         except OSError as error:
-            return FileOutcome(str(path), "skipped", f"cannot read the file ({error.strerror or error})")
+            return FileOutcome(str(file.path), "skipped", f"cannot read the file ({error.strerror or error})")
 
-    def _check_name(self, path: Path, seen: dict[str, Path]) -> None:
-        """Citations name files, so two different files may not share a name."""
-        resolved = path.resolve()
-        other = seen.get(path.name)
-        if other is None:
-            stored = self.store.catalog.articles().get(path.name)
-            if stored and Path(stored.path) != resolved and Path(stored.path).exists():
-                other = Path(stored.path)
+    def _claim(self, file: FoundFile, resolved: Path, run: _Run) -> None:
+        """Citations name sources, so one source may not stand for two different files; nothing is replaced silently."""
+        other = run.by_source.get(file.source)
         if other is not None and other != resolved:
-            raise ArticleRejected(f"another file named '{path.name}' is already ingested from {other}; rename one")
-        seen[path.name] = resolved
+            raise ArticleRejected(
+                f"'{file.source}' is also the relative path of {other}, from another ingest root; "
+                "ingest one of the two roots into another data dir, or rename one"
+            )
+        earlier = run.by_path.get(resolved)
+        if earlier is not None and earlier != file.source:
+            raise ArticleRejected(f"the same file was already ingested in this run as '{earlier}'")
+        stored = self.store.catalog.articles().get(file.source)
+        if stored and Path(stored.path) != resolved and Path(stored.path).exists():
+            raise ArticleRejected(
+                f"'{file.source}' is already stored from {stored.path}; nothing was replaced "
+                "(remove that one with --prune after deleting it, or ingest into another data dir)"
+            )
+        run.by_source[file.source] = resolved
+        run.by_path[resolved] = file.source
 
     @staticmethod
     def _sidecar(path: Path, manifests: dict[Path, dict[str, dict[str, str]]]) -> dict[str, str]:
@@ -167,21 +175,51 @@ class Ingestor:
             manifests[folder] = read_manifest(folder)
         return manifests[folder].get(path.name, {})
 
-    def _stage_if_changed(
-        self, path: Path, sidecar: dict[str, str], staged: list[tuple[StagedArticle, FileOutcome]]
+    def _stage_if_changed(self, file: FoundFile, resolved: Path, sidecar: dict[str, str], run: _Run) -> FileOutcome:
+        """Stage a new or changed article for writing; an unchanged one is only reported, or re-tagged in place."""
+        fingerprint = file_fingerprint(file.path.read_bytes(), sidecar, self.signature)
+        stored = self.store.catalog.articles().get(file.source)
+        if stored and stored.fingerprint == fingerprint and not self.force:
+            if stored.path != str(resolved):  # moved: remember where it lives now, or --prune would drop it
+                stored = stored.model_copy(update={"path": str(resolved)})
+                self.store.catalog.commit(stored)
+            if stored.tagging != self.builder.tagging:
+                return self._retag(file, sidecar, fingerprint, stored, run)
+            return FileOutcome(str(file.path), "unchanged", chunks=stored.chunks)
+        return self._stage(file, sidecar, fingerprint, stored, run)
+
+    def _stage(
+        self, file: FoundFile, sidecar: dict[str, str], fingerprint: str, stored: ArticleRecord | None, run: _Run
     ) -> FileOutcome:
-        """Build a new or changed article and stage it for writing; an unchanged one is only reported."""
-        fingerprint = file_fingerprint(path.read_bytes(), sidecar, self.signature)
-        stored = self.store.catalog.articles().get(path.name)
-        if stored and stored.fingerprint == fingerprint:
-            if stored.path != str(path.resolve()):  # moved: remember where it lives now, or --prune would drop it
-                self.store.catalog.commit(stored.model_copy(update={"path": str(path.resolve())}))
-            return FileOutcome(str(path), "unchanged", chunks=stored.chunks)
-        article = self.builder.build(path, sidecar, fingerprint)
+        article = self.builder.build(file.path, file.source, sidecar, fingerprint)
         status: Status = "updated" if stored else "added"
-        outcome = FileOutcome(str(path), status, chunks=len(article.chunks), notes=article.record.notes)
-        staged.append((StagedArticle(article.record, [c.text for c in article.chunks], article.chunk_metadatas()), outcome))
+        outcome = FileOutcome(str(file.path), status, chunks=len(article.chunks), notes=list(article.record.notes))
+        staged = StagedArticle(article.record, [c.text for c in article.chunks], article.chunk_metadatas())
+        run.staged.append((staged, outcome))
         return outcome
+
+    def _retag(
+        self, file: FoundFile, sidecar: dict[str, str], fingerprint: str, stored: ArticleRecord, run: _Run
+    ) -> FileOutcome:
+        """Re-derive outlet, title and dates under the current registry; re-embed only if the text itself changed."""
+        fresh = self.builder.describe(file.path, file.source, sidecar, fingerprint).record
+        if fresh.doc_hash != stored.doc_hash:  # cleaning that depends on tagging changed the text
+            return self._stage(file, sidecar, fingerprint, stored, run)
+        fresh.chunks = stored.chunks
+        if {k: getattr(fresh, k) for k in RETAG_FIELDS} == {k: getattr(stored, k) for k in RETAG_FIELDS}:
+            run.checked.append(fresh)  # only the tagging stamp changes: recorded in one write at the end
+            return FileOutcome(str(file.path), "unchanged", chunks=stored.chunks)
+        self.store.retag_article(fresh, shared_metadata(fresh))
+        return FileOutcome(str(file.path), "retagged", notes=fresh.notes)
+
+    def _drop_old_name(self, source: str, path: str, run: _Run) -> list[str]:
+        """A file stored under another name by an earlier ingest (e.g. a bare name from before nested sources) is
+        now stored under ``source``; the old entry goes, so the file is stored once."""
+        old = run.stored_paths.get(path)
+        if old is None or old == source or old not in self.store.catalog.articles():
+            return []
+        self.store.remove_article(old)
+        return [f"was stored as '{old}' by an earlier ingest; now stored as '{source}'"]
 
     def _prune(self) -> list[FileOutcome]:
         removed = []
@@ -190,3 +228,15 @@ class Ingestor:
                 self.store.remove_article(record.source)
                 removed.append(FileOutcome(record.path, "removed", chunks=record.chunks))
         return removed
+
+
+@dataclass
+class _Run:
+    """What one ingest run has claimed so far, and where stored articles lived when it began."""
+
+    stored_paths: dict[str, str] = field(default_factory=dict)
+    by_source: dict[str, Path] = field(default_factory=dict)
+    by_path: dict[Path, str] = field(default_factory=dict)
+    manifests: dict[Path, dict[str, dict[str, str]]] = field(default_factory=dict)
+    checked: list[ArticleRecord] = field(default_factory=list)  # re-tag found nothing to change
+    staged: list[tuple[StagedArticle, FileOutcome]] = field(default_factory=list)  # built, waiting to be written

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import frontmatter
 
+from ingest.pagemeta import read_page_meta
+
 ARTICLE_SUFFIXES = frozenset({".txt", ".md", ".markdown", ".html", ".htm"})
 HTML_SUFFIXES = frozenset({".html", ".htm"})
 
@@ -35,6 +37,8 @@ class FileText:
     declared: dict[str, str] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     is_html: bool = False
+    publishers: list[tuple[str, str]] = field(default_factory=list)  # (where found, name), from page markup
+    titles: list[str] = field(default_factory=list)  # title candidates, best first
 
 
 def read_article_file(path: Path, max_bytes: int) -> FileText:
@@ -88,26 +92,23 @@ def _from_plain(text: str, notes: list[str]) -> FileText:
 
 
 def _from_html(html: str, notes: list[str]) -> FileText:
-    """trafilatura drops navigation, comments and footers and reads the page's metadata."""
+    """trafilatura drops navigation, comments and footers; the page's own declarations are read from its markup."""
     import trafilatura  # a third of a second to import; only HTML articles need it
 
     doc = trafilatura.bare_extraction(html, with_metadata=True, include_comments=False, include_tables=False)
     if doc is None or not (doc.text or "").strip():
         raise ArticleRejected("no article text found in the HTML")
-    meta = {"title": doc.title, "published": doc.date, "author": doc.author, "url": doc.url}
-    declared = declared_fields(meta)
-    if doc.sitename:
-        declared["sitename"] = doc.sitename
-    if doc.hostname and "url" not in declared:
-        declared["url"] = f"https://{doc.hostname}/"
-    text = _drop_repeated_title(doc.text, doc.title)
-    return FileText(text=text, declared=declared, notes=notes, is_html=True)
+    page = read_page_meta(html)
+    declared = declared_fields({"published": doc.date, "author": doc.author, "url": page.url})
+    titles = [title for title in [*page.titles, doc.title] if title and title.strip()]
+    text = _drop_repeated_title(doc.text, titles)
+    return FileText(text=text, declared=declared, notes=notes, is_html=True, publishers=page.publishers, titles=titles)
 
 
-def _drop_repeated_title(text: str, title: str | None) -> str:
+def _drop_repeated_title(text: str, titles: list[str]) -> str:
     """trafilatura repeats the <h1> as the first line; the title is kept as metadata instead."""
     first, _, rest = text.partition("\n")
-    if title and first.strip() == title.strip():
+    if any(first.strip() == title.strip() for title in titles):
         return rest
     return text
 

@@ -118,18 +118,23 @@ def sample_server(tmp_path_factory, other_sites):
     server.stop()
 
 
-@pytest.fixture(scope="session")
-def hostile_server(tmp_path_factory):
-    """``newsdesk serve`` over a store holding an article full of script tags and event handlers."""
+def serve_fixture_folder(tmp_path_factory, name: str, **env: str):
+    """``newsdesk serve`` over a store holding one folder of ``tests/fixtures``, ingested with the CLI."""
     from live_server import NewsdeskServer
     from test_cli import newsdesk
 
-    folder = tmp_path_factory.mktemp("hostile")
-    ingested = newsdesk("ingest", str(FIXTURES / "hostile"), data_dir=folder / "data")
+    folder = tmp_path_factory.mktemp(name)
+    ingested = newsdesk("ingest", str(FIXTURES / name), data_dir=folder / "data")
     assert ingested.returncode == 0, ingested.stderr
-    server = NewsdeskServer.start(folder / "data", folder / "serve.log")
+    server = NewsdeskServer.start(folder / "data", folder / "serve.log", **env)
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def hostile_server(tmp_path_factory):
+    """``newsdesk serve`` over a store holding an article full of script tags and event handlers."""
+    yield from serve_fixture_folder(tmp_path_factory, "hostile")
 
 
 @pytest.fixture(scope="session")

@@ -11,7 +11,9 @@ import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
+from conftest import serve_fixture_folder
 from live_server import NewsdeskServer
+from test_widget import TITLE, ask, expect_answer, site_with_widget
 
 QUESTION = "Who ordered the evacuation of US diplomats from Basra?"
 FOLLOW_UP = "What reason did he give for it?"
@@ -216,3 +218,39 @@ def test_chat_with_an_llm_streams_a_draft_then_shows_the_checked_answer(llm_chat
         expect(chat).to_contain_text(f"{answer['check']['kept']} of {answer['check']['checked']} generated sentences kept")
     if screenshot_dir:
         page.screenshot(path=str(screenshot_dir / "chat-llm.png"), full_page=True)
+
+
+@pytest.fixture(scope="module")
+def pages_server(tmp_path_factory, other_sites):
+    """A store of saved web pages that declare their publisher and address in different ways; the widget may use it."""
+    yield from serve_fixture_folder(tmp_path_factory, "pages", NEWSDESK_ALLOWED_ORIGINS=other_sites[0].origin)
+
+
+def test_source_titles_link_to_the_original_and_outlet_bases_are_shown(pages_server, other_sites, page: Page):
+    sources = httpx.get(f"{pages_server.url}/api/sources").json()
+    answer = api_answer(pages_server, "Which bridges need repairs according to the transport ministry?")
+    linked = next(c for c in answer["citations"] if c["url"])
+    page.goto(f"{pages_server.url}/")
+    ask_in_chat(page, "Which bridges need repairs according to the transport ministry?")
+    expect_reply(page, answer)
+    for toggle in page.locator("#newsdesk-chat .thought-group [role=button]").all():
+        toggle.click()
+    link = page.locator(f'#newsdesk-chat a[href="{linked["url"]}"]').first
+    expect(link).to_have_text(linked["title"])
+    expect(link).to_have_attribute("target", "_blank")
+    expect(link).to_have_attribute("rel", "noopener noreferrer")
+    expect(page.locator("#newsdesk-chat")).to_contain_text(f"found by {linked['outlet_basis']}")
+    assert page.locator("#newsdesk-chat a[href^='javascript']").count() == 0
+
+    page.locator("#articles").click()
+    for record in sources:
+        expect(page.locator("#articles")).to_contain_text(record["outlet_basis"])
+
+    page.goto(site_with_widget(pages_server, other_sites[0], "pages-widget.html"))
+    page.get_by_role("button", name=TITLE).click()
+    ask(page, "Which bridges need repairs according to the transport ministry?")
+    expect_answer(page, answer)
+    link = page.locator(f'#newsdesk-widget a[href="{linked["url"]}"]').first
+    expect(link).to_have_attribute("target", "_blank")
+    expect(link).to_have_attribute("rel", "noopener noreferrer")
+    expect(page.locator("#newsdesk-widget .msg").last).to_contain_text(f"found by {linked['outlet_basis']}")

@@ -128,13 +128,13 @@ def test_bad_files_are_skipped_with_reasons_and_the_rest_ingests(make_newsdesk, 
     assert "Café" in next(newsdesk.store.iter_chunks({"source": "latin1.txt"})).text
 
 
-def test_two_files_with_one_name_are_refused(make_newsdesk, tmp_path):
+def test_two_roots_with_one_file_name_are_a_conflict_not_a_replacement(make_newsdesk, tmp_path):
     for folder in ("one", "two"):
         (tmp_path / folder).mkdir()
         write(tmp_path / folder, "same.txt", ARTICLE)
     report = make_newsdesk().ingest([tmp_path / "one", tmp_path / "two"])
     assert report.counts["added"] == 1
-    assert "another file named 'same.txt'" in report.skipped[0].reason
+    assert "'same.txt' is also the relative path of" in report.skipped[0].reason
 
 
 def test_unwritable_data_dir_is_a_clear_error(make_newsdesk, tmp_path):

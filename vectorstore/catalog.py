@@ -27,8 +27,12 @@ CATALOG_FORMAT = 1
 class ArticleRecord(BaseModel):
     """One ingested article, as ``newsdesk sources --json`` lists it."""
 
-    source: str = Field(description="The file name, as ingested.")
+    source: str = Field(description="The path relative to the folder it was ingested from, with / separators.")
     outlet: str
+    outlet_basis: str = Field(
+        default="not recorded",
+        description="How the outlet was found (front matter, og:site_name, url domain, sign-off, none, ...).",
+    )
     title: str | None = None
     published: date | None = None
     author: str | None = None
@@ -37,6 +41,7 @@ class ArticleRecord(BaseModel):
     path: str = Field(description="Where the file was read from.")
     doc_hash: str = Field(description="sha256 of the cleaned text.")
     fingerprint: str = Field(description="sha256 of the file bytes, declared metadata and ingest settings.")
+    tagging: str | None = Field(default=None, description="Tagging rules and outlet registry the metadata came from.")
     notes: list[str] = Field(default_factory=list, description="Warnings raised while ingesting.")
 
     @property

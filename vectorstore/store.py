@@ -160,6 +160,17 @@ class ChunkStore:
         versions = [article.record.version for article in articles]
         self.vectors.delete(where={"$and": [{"source": {"$in": sources}}, {"version": {"$nin": versions}}]})
 
+    def retag_article(self, record: ArticleRecord, shared_metadata: dict) -> None:
+        """Give a committed article new metadata (outlet, title, ...) without re-embedding its chunks.
+
+        Chroma merges metadata on update and deletes keys set to None, so a
+        field that is no longer known disappears instead of keeping an old value.
+        """
+        ids = self.vectors.get(where={"version": record.version}, include=[])["ids"]
+        if ids:
+            self.vectors._collection.update(ids=ids, metadatas=[dict(shared_metadata) for _ in ids])
+        self.catalog.commit(record)
+
     def remove_article(self, source: str) -> None:
         """Un-commit first, then delete, so a crash in between only leaves invisible garbage."""
         self.catalog.remove(source)

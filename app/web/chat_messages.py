@@ -11,6 +11,7 @@ from __future__ import annotations
 import html
 import queue
 import re
+from urllib.parse import quote
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 
@@ -19,8 +20,10 @@ from gradio import ChatMessage
 from app.answer.answering import TokenSink
 from app.answer.render import source_line
 from app.schemas import Answer, Citation
+from ingest.pagemeta import is_web_url
 
 _MARKDOWN_SYNTAX = re.compile(r"([\\`*_\[\]{}#|~$!])")
+_URL_SAFE = ":/?#@!$&'*+,;=%~"  # everything else (spaces, brackets, quotes) is percent-encoded
 STREAM_WORDS = 4
 DRAFT_POLL_S = 0.05
 CHECKING_NOTE = "_Draft: checking every sentence against the article it cites…_"
@@ -37,14 +40,27 @@ def source_title(citation: Citation) -> str:
     return f"{line}, {citation.published.isoformat()}" if citation.published else line
 
 
+def title_markdown(citation: Citation) -> str:
+    """The title as a link to the original when its address is http(s), else inert text.
+
+    Gradio's sanitiser gives links to other sites ``target="_blank"`` and
+    ``rel="noopener noreferrer"``, in the UI and the widget alike.
+    """
+    title = inert_markdown(citation.title or citation.url or "")
+    if citation.url and is_web_url(citation.url):
+        return f"[{title}](<{quote(citation.url, safe=_URL_SAFE)}>)"
+    return title
+
+
 def source_message(citation: Citation) -> ChatMessage:
     """A collapsed "thought" whose title names outlet, title and file, and whose body holds the quote."""
-    details = [f"Outlet: {citation.outlet}", f"File: {citation.source}"]
-    if citation.title:
-        details.insert(1, f"Title: {citation.title}")
+    outlet = citation.outlet + (f" (found by {citation.outlet_basis})" if citation.outlet_basis else "")
+    details = [inert_markdown(f"Outlet: {outlet}"), inert_markdown(f"File: {citation.source}")]
+    if citation.title or citation.url:
+        details.insert(1, "Title: " + title_markdown(citation))
     if citation.published:
-        details.append(f"Published: {citation.published.isoformat()}")
-    body = "  \n".join(inert_markdown(d) for d in details) + "\n\n> " + inert_markdown(citation.quote)
+        details.append(inert_markdown(f"Published: {citation.published.isoformat()}"))
+    body = "  \n".join(details) + "\n\n> " + inert_markdown(citation.quote)
     return ChatMessage(content=body, metadata={"title": inert_markdown(source_title(citation)), "status": "done"})
 
 

@@ -22,7 +22,7 @@ from vectorstore.store import StoreUnavailable
 
 CHAT_API_NAME = "ask"
 EXAMPLE_COUNT = 3
-ARTICLE_COLUMNS = ["outlet", "title", "file", "date"]
+ARTICLE_COLUMNS = ["outlet", "outlet found by", "title", "file", "date"]
 CSS = """
 #newsdesk-chat { min-height: 420px; }
 @media (max-width: 640px) { .gradio-container { padding: 4px !important; } }
@@ -50,7 +50,8 @@ def example_questions(records: list[ArticleRecord]) -> list[str]:
 
 
 def article_rows(records: list[ArticleRecord]) -> list[list[str]]:
-    return [[r.outlet, r.title or "(no title)", r.source, str(r.published or "")] for r in records]
+    """One row per article; how its outlet was found lets a reader judge the attribution."""
+    return [[r.outlet, r.outlet_basis, r.title or "(no title)", r.source, str(r.published or "")] for r in records]
 
 
 def build_ui(newsdesk: Newsdesk) -> gr.Blocks:
@@ -109,7 +110,7 @@ def build_ui(newsdesk: Newsdesk) -> gr.Blocks:
         )
         with gr.Accordion(f"Loaded articles ({len(records)})", open=False, elem_id="articles"):
             table = gr.Dataframe(
-                value=article_rows(records), headers=ARTICLE_COLUMNS, datatype=["str"] * 4, interactive=False, wrap=True,
+                value=article_rows(records), headers=ARTICLE_COLUMNS, datatype=["str"] * len(ARTICLE_COLUMNS), interactive=False, wrap=True,
             )
         demo.load(refresh, outputs=[outlet_filter, table], api_visibility="private")
     return demo

@@ -138,7 +138,9 @@
       item.value = c.id;
       var url = c.url && safeUrl(c.url);
       var name = c.title ? "“" + c.title + "”" : c.source;
-      item.append(el("strong", null, c.outlet), ", ");
+      item.append(el("strong", null, c.outlet));
+      if (c.outlet_basis) item.append(" ", el("span", { class: "meta" }, "(found by " + c.outlet_basis + ")"));
+      item.append(", ");
       if (url) item.append(el("a", { href: url, target: "_blank", rel: "noopener noreferrer" }, name));
       else item.append(name);
       item.append(" ", el("span", { class: "meta" }, [c.source].concat(c.published ? [c.published] : []).join(", ")));
