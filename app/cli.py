@@ -7,6 +7,7 @@ with one sentence on stderr that names the file or field, never a traceback.
 from __future__ import annotations
 
 import json
+import secrets
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -17,6 +18,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from pydantic import ValidationError
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -29,7 +31,8 @@ from app.settings import Settings
 from ingest.metadata import ManifestError
 from ingest.outlets import RegistryError
 from vectorstore.embeddings import ModelIntegrityError
-from vectorstore.store import EmbedderMismatch, StoreUnavailable
+from vectorstore.owner import ServerHandle, StoreOwner
+from vectorstore.store import EmbedderMismatch, StoreUnavailable, ensure_writable_dir
 
 if TYPE_CHECKING:
     from app.web.client import RemoteNewsdesk
@@ -131,11 +134,31 @@ def ingest(
 ) -> None:
     """Load articles into the store; unchanged files are skipped, changed ones replaced, re-tagged ones updated in place."""
     newsdesk = load_newsdesk()
-    with user_errors():
-        report = _ingest_with_progress(newsdesk, paths or None, prune, force)
+    with user_errors(), local_writer(newsdesk) as server:
+        if server is None:
+            report = _ingest_with_progress(newsdesk, paths or None, prune, force)
+        else:
+            from app.web.handover import hand_over_ingest
+
+            say(f"newsdesk: the server at {server.url} (pid {server.pid}) owns this data dir, so it runs the ingest; "
+                "it keeps answering, and each article is answerable as soon as it is stored")
+            report = hand_over_ingest(server, paths or [], prune, force)
     _print_report(report, newsdesk.settings.data_dir)
+    if report.failure:
+        raise fail(report.failure)
     if report.skipped:
         raise typer.Exit(EXIT_BAD_INPUT)
+
+
+@contextmanager
+def local_writer(newsdesk: Newsdesk) -> Iterator[ServerHandle | None]:
+    """Hold a local store for writing, or yield the running server that owns it (see ``vectorstore.owner``)."""
+    if newsdesk.settings.chroma_url:  # a Chroma server takes writes from many processes
+        yield None
+        return
+    owner = StoreOwner(ensure_writable_dir(newsdesk.settings.data_dir))
+    with owner.writer(on_wait=lambda: say("newsdesk: another process is writing this data dir; waiting for it")) as server:
+        yield server
 
 
 def _ingest_with_progress(newsdesk: Newsdesk, paths: list[Path] | None, prune: bool, force: bool = False) -> IngestReport:
@@ -169,9 +192,17 @@ def _print_report(report: IngestReport, data_dir: Path) -> None:
     )
     for outcome in report.outcomes:
         if outcome.status == "skipped":
-            say(f"skipped {outcome.path}: {outcome.reason}")
+            say(f"skipped {shown(outcome.path)}: {outcome.reason}")
         for note in outcome.notes:
-            say(f"note: {outcome.path}: {note}")
+            say(f"note: {shown(outcome.path)}: {note}")
+
+
+def shown(text: str) -> str:
+    """A file name or title made safe for a terminal: control and format characters appear as escapes.
+
+    A name holding ESC could otherwise recolour or rewrite the user's terminal, and a newline could forge a line.
+    """
+    return "".join(char if char.isprintable() else repr(char)[1:-1] for char in text)
 
 
 @cli.command()
@@ -217,19 +248,32 @@ def sources(as_json: Annotated[bool, typer.Option("--json", help="Print the list
     with user_errors():
         records = newsdesk.sources()
     if as_json:
-        print(json.dumps([r.model_dump(mode="json") for r in records], indent=2, ensure_ascii=False))
+        print(json.dumps([r.public() for r in records], indent=2, ensure_ascii=False))
         return
     if not records:
         say("No articles ingested yet; run `newsdesk ingest`.")
         return
     table = Table("file", "outlet", "found by", "title", "date", "chunks")
     for r in records:
-        table.add_row(r.source, r.outlet, r.outlet_basis, r.title or "(no title)", str(r.published or ""), str(r.chunks))
+        cells = (r.source, r.outlet, r.outlet_basis, r.title or "(no title)", str(r.published or ""), str(r.chunks))
+        table.add_row(*(escape(shown(cell)) for cell in cells))
     Console(width=None if sys.stdout.isatty() else 200).print(table)
     if any(r.tagging is None for r in records):
         say("Some articles were stored by an earlier version; run `newsdesk ingest` on the same folders to record "
             "how their outlets were found and to store nested files under their folder paths (no re-embedding needed "
             "for files at a folder's top).")
+
+
+@cli.command()
+def repair() -> None:
+    """Rebuild a missing or damaged catalog from the stored chunks, without reading files or embedding."""
+    newsdesk = load_newsdesk()
+    with user_errors(), local_writer(newsdesk) as server:
+        if server is not None:
+            raise BadInput(f"the server at {server.url} (pid {server.pid}) is using this data dir; stop it, then run repair")
+        records = newsdesk.repair()
+    chunks = sum(r.chunks for r in records)
+    print(f"catalog rebuilt from the stored chunks: {len(records)} articles, {chunks} chunks ({newsdesk.store.catalog.path})")
 
 
 @cli.command(name="eval")
@@ -313,12 +357,23 @@ def serve(
     newsdesk = load_newsdesk(llm)
     with user_errors():
         check_port_free(host, port)
-        _ingest_sample_if_empty(newsdesk)
-        warm_up(newsdesk)
-        records = newsdesk.sources()
-        say(f"newsdesk: {len(records)} articles loaded, answers by {newsdesk.backend_description()}; chat UI at http://{host}:{port}/ "
-            f"(API /api/ask, OpenAI-compatible /v1, widget /widget.js, embed page /embed); Ctrl-C stops")
-        run_server(newsdesk, host, port)
+        owner = None if newsdesk.settings.chroma_url else StoreOwner(ensure_writable_dir(newsdesk.settings.data_dir))
+        if owner:
+            owner.claim(on_wait=lambda: say("newsdesk: an ingest is writing this data dir; waiting for it to finish"))
+        try:
+            _ingest_sample_if_empty(newsdesk)
+            warm_up(newsdesk)
+            records = newsdesk.sources()
+            say(f"newsdesk: {len(records)} articles loaded, answers by {newsdesk.backend_description()}; chat UI at http://{host}:{port}/ "
+                f"(API /api/ask, OpenAI-compatible /v1, widget /widget.js, embed page /embed); Ctrl-C stops")
+            token = secrets.token_urlsafe(32)
+            local = {"0.0.0.0": "127.0.0.1", "::": "::1"}.get(host, host)
+            url = f"http://[{local}]:{port}" if ":" in local else f"http://{local}:{port}"
+            publish = (lambda: owner.publish(url, token)) if owner else (lambda: None)
+            run_server(newsdesk, host, port, token, on_listening=publish)
+        finally:
+            if owner:
+                owner.release()
 
 
 def main() -> None:

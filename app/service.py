@@ -38,6 +38,15 @@ MAX_HISTORY_TURNS = 20
 MACHINE_SPECIFIC_SETTINGS = {"data_dir", "chroma_url", "api_keys", "client_api_key"}
 
 
+def check_unicode(text: str, what: str) -> None:
+    """Refuse text that cannot be encoded (a lone surrogate such as JSON's ``"\\ud800"``) before it reaches
+    the tokenizer or a UTF-8 response, where it would fail as a server error."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as error:
+        raise BadInput(f"the {what} holds a character that is not valid Unicode (position {error.start})") from None
+
+
 class Newsdesk:
     """Ingest articles, list them, and answer questions about them."""
 
@@ -143,6 +152,7 @@ class Newsdesk:
         return sorted(self.store.catalog.articles().values(), key=lambda r: r.source)
 
     def is_empty(self) -> bool:
+        """Nothing ingested yet; a damaged catalog raises ``CatalogDamaged`` rather than looking empty."""
         return not self.store.catalog.articles()
 
     def chunk_texts(self, source: str) -> list[str]:
@@ -155,6 +165,17 @@ class Newsdesk:
         settings = self.settings.model_dump(mode="json", exclude=MACHINE_SPECIFIC_SETTINGS)
         models = {"embedding": self.embeddings.model_id, "tokenizer": TIKTOKEN_ENCODING, "backend": self.backend_description()}
         return {"settings": settings, "models": models}
+
+    def repair(self) -> list[ArticleRecord]:
+        """Rebuild the catalog from the stored chunks, under the ingest lock so no ingest runs meanwhile."""
+        with self.store.write_lock():
+            return self.store.rebuild_catalog()
+
+    def health(self) -> dict[str, int]:
+        """Articles and chunks, read live from the store; raises ``StoreUnavailable`` when it does not answer."""
+        records = self.sources()
+        self.store.stored_chunks()
+        return {"articles": len(records), "chunks": sum(r.chunks for r in records)}
 
     # Answering
 
@@ -202,6 +223,7 @@ class Newsdesk:
 
     def _check_text(self, text: str, what: str) -> None:
         limit = self.settings.max_question_chars
+        check_unicode(text, what)
         if not text or not text.strip():
             raise BadInput(f"the {what} is empty")
         if len(text) > limit:
@@ -215,6 +237,7 @@ class Newsdesk:
         ingested = self.ingested_outlets()
         resolved = []
         for name in names:
+            check_unicode(name, "outlet name")
             canonical = self.registry.canonical(name) or name.strip()
             match = next((o for o in ingested if o.casefold() == canonical.casefold()), None)
             if match is None:

@@ -103,8 +103,15 @@ class Settings(BaseSettings):
         default_factory=list,
         description="Comma-separated origins (scheme://host[:port]) allowed to call the API and frame the widget.",
     )
+    allowed_hosts: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Comma-separated host names the server answers to (`*`: any); unset means the listening host "
+        "and 127.0.0.1, localhost, ::1. Other Host headers get 400, which stops DNS rebinding.",
+    )
     ui_concurrency: int = Field(
-        default=2, ge=1, le=64, description="Chat answers computed at once; answering is CPU-bound, so match the cores."
+        default=2, ge=1, le=64,
+        description="Answers computed at once by the chat UI's queue, and again by the API (/api/ask waits for a "
+        "free slot); answering is CPU-bound, so match the cores.",
     )
     max_request_kb: int = Field(default=256, ge=1, description="Larger HTTP request bodies are refused with 413.")
     api_keys: Annotated[list[SecretStr], NoDecode] = Field(
@@ -115,6 +122,14 @@ class Settings(BaseSettings):
     client_api_key: SecretStr | None = Field(
         default=None, description="The key `newsdesk ask --url` and `eval --url` send to a server that has NEWSDESK_API_KEYS."
     )
+
+    @field_validator("allowed_hosts", mode="before")
+    @classmethod
+    def _split_hosts(cls, value: object) -> object:
+        """``news.example.org, 10.0.0.5`` → ``["news.example.org", "10.0.0.5"]``."""
+        if isinstance(value, str):
+            return [part.strip().lower().strip("[]") for part in value.split(",") if part.strip()]
+        return value
 
     @field_validator("allowed_origins", mode="before")
     @classmethod

@@ -10,6 +10,7 @@ how.
 from __future__ import annotations
 
 import hashlib
+import time
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -36,9 +37,16 @@ class PreparedArticle:
     chunks: list[Chunk]
 
     def chunk_metadatas(self) -> list[dict]:
-        """What each stored chunk carries."""
-        shared = {key: value for key, value in shared_metadata(self.record).items() if value is not None}
-        source = self.record.source
+        """What each stored chunk carries.
+
+        Beyond the shared fields, everything else the catalog record holds rides along (author, path,
+        fingerprint, chunk count, ingest time), so ``newsdesk repair`` can rebuild the catalog from the chunks.
+        """
+        record = self.record
+        extra = {"author": record.author, "path": record.path, "fingerprint": record.fingerprint,
+                 "chunk_count": len(self.chunks), "ingested_at": time.time()}
+        shared = {key: value for key, value in {**shared_metadata(record), **extra}.items() if value is not None}
+        source = record.source
         return [
             {**shared, "chunk_index": c.index, "chunk_id": f"{source}#{c.index}", "start": c.start, "end": c.end}
             for c in self.chunks

@@ -24,7 +24,7 @@ from ingest.discovery import FoundFile, discover
 from ingest.metadata import ManifestError, read_manifest
 from ingest.reading import ArticleRejected
 from vectorstore.catalog import ArticleRecord
-from vectorstore.store import ChunkStore, StagedArticle
+from vectorstore.store import ChunkStore, StagedArticle, StoreUnavailable
 
 # Bump when cleaning, detection or chunking rules change, so stored articles are rebuilt.
 PIPELINE_VERSION = "1"
@@ -47,6 +47,7 @@ class FileOutcome:
 @dataclass
 class IngestReport:
     outcomes: list[FileOutcome] = field(default_factory=list)
+    failure: str | None = None  # the store failed mid-run: what failed and what was kept
 
     @property
     def counts(self) -> Counter[str]:
@@ -68,6 +69,13 @@ class IngestReport:
 def ingest_signature(chunk_tokens: int, overlap_sentences: int, model_id: str) -> str:
     """Everything besides the file itself that shapes what gets stored."""
     return hashlib.sha256(f"{PIPELINE_VERSION}|{chunk_tokens}|{overlap_sentences}|{model_id}".encode()).hexdigest()
+
+
+def _kept_after_failure(error: StoreUnavailable, unstored: list[str], not_reached: int) -> str:
+    """One sentence: what failed, and that every article committed before it is kept whole."""
+    lost = ", ".join(unstored) or "no staged article"
+    return (f"{error}; every article reported as added or updated is stored whole and the rest keep their old "
+            f"version, while {lost} and the {not_reached} files after them were not stored (run the ingest again)")
 
 
 class Ingestor:
@@ -107,11 +115,18 @@ class Ingestor:
         with self.store.write_lock():
             self.store.collect_garbage()
             run = _Run(stored_paths={r.path: r.source for r in self.store.catalog.articles().values()})
-            for file in found.files:
-                outcome = self._ingest_file(file, run)
-                report.outcomes.append(outcome)
-                self._after_file(outcome, run, on_file)
-            self._write(run, on_file)
+            handled = 0
+            try:
+                for handled, file in enumerate(found.files, start=1):
+                    outcome = self._ingest_file(file, run)
+                    report.outcomes.append(outcome)
+                    self._after_file(outcome, run, on_file)
+                self._write(run, on_file)
+            except StoreUnavailable as error:
+                unstored = [outcome for _, outcome in run.staged]
+                report.outcomes = [o for o in report.outcomes if all(o is not u for u in unstored)]
+                report.failure = _kept_after_failure(error, [u.path for u in unstored], len(found.files) - handled)
+                return report
             if run.checked:
                 self.store.catalog.commit(*run.checked)
             if prune:

@@ -7,6 +7,13 @@ that version. The catalog is replaced with ``os.replace``, which is atomic on
 POSIX, so a crash leaves either the old catalog or the new one, never half.
 Chunks whose version no catalog names are garbage from an interrupted run and
 are removed by the next ingest.
+
+A store always has a catalog file once it exists (``ChunkStore`` writes an
+empty one for a new store), so a missing or unreadable file is damage, never
+"nothing ingested": reading it raises ``CatalogDamaged`` instead of returning
+an empty catalog that an ingest would then garbage-collect every chunk against.
+The interface is ``articles``, ``commit``, ``remove`` and ``replace_all``, so
+the catalog can move into another backend without touching its callers.
 """
 
 from __future__ import annotations
@@ -18,10 +25,13 @@ import threading
 from datetime import date
 from pathlib import Path
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
+
+from vectorstore.errors import CatalogDamaged
 
 CATALOG_FILE = "catalog.json"
 CATALOG_FORMAT = 1
+_UNREAD = object()  # the stamp before the first read, so a missing file is read (and reported) too
 
 
 class ArticleRecord(BaseModel):
@@ -44,6 +54,10 @@ class ArticleRecord(BaseModel):
     tagging: str | None = Field(default=None, description="Tagging rules and outlet registry the metadata came from.")
     notes: list[str] = Field(default_factory=list, description="Warnings raised while ingesting.")
 
+    def public(self) -> dict:
+        """The record as ``sources --json`` and ``GET /api/sources`` show it: without the server's own file path."""
+        return self.model_dump(mode="json", exclude={"path"})
+
     @property
     def version(self) -> str:
         """The key that ties stored chunks to this exact version of the article."""
@@ -60,7 +74,7 @@ class Catalog:
     def __init__(self, data_dir: Path) -> None:
         self.path = Path(data_dir) / CATALOG_FILE
         self._articles: dict[str, ArticleRecord] = {}
-        self._loaded_stamp: tuple[int, int] | None = None
+        self._loaded_stamp: object = _UNREAD
         self._lock = threading.Lock()
 
     def articles(self) -> dict[str, ArticleRecord]:
@@ -83,6 +97,13 @@ class Catalog:
         articles.pop(source, None)
         self._write(articles)
 
+    def replace_all(self, records: list[ArticleRecord]) -> None:
+        """Write a whole new catalog (``newsdesk repair``, and the empty one of a new store)."""
+        self._write({record.source: record for record in records})
+
+    def exists(self) -> bool:
+        return self.path.exists()
+
     def _stamp(self) -> tuple[int, int] | None:
         try:
             stat = self.path.stat()
@@ -91,10 +112,22 @@ class Catalog:
         return (stat.st_mtime_ns, stat.st_size)
 
     def _read(self) -> dict[str, ArticleRecord]:
-        if not self.path.exists():
-            return {}
-        data = json.loads(self.path.read_text(encoding="utf-8"))
-        return {source: ArticleRecord.model_validate(item) for source, item in data["articles"].items()}
+        """The committed articles; a missing, truncated or malformed file is ``CatalogDamaged``, never empty."""
+        try:
+            data = json.loads(self.path.read_text(encoding="utf-8"))
+            return {str(source): ArticleRecord.model_validate(item) for source, item in data["articles"].items()}
+        except FileNotFoundError:
+            raise CatalogDamaged(self.path, "is missing") from None
+        except OSError as error:
+            raise CatalogDamaged(self.path, f"cannot be read ({error.strerror or error})") from None
+        except (UnicodeDecodeError, json.JSONDecodeError) as error:
+            raise CatalogDamaged(self.path, f"is not valid JSON ({error})") from None
+        except ValidationError as error:
+            problem = error.errors()[0]
+            where = ".".join(str(part) for part in problem["loc"]) or "record"
+            raise CatalogDamaged(self.path, f"has an invalid article record ({where}: {problem['msg']})") from None
+        except (KeyError, TypeError, AttributeError) as error:
+            raise CatalogDamaged(self.path, f"does not have the catalog's shape ({type(error).__name__}: {error})") from None
 
     def _write(self, articles: dict[str, ArticleRecord]) -> None:
         payload = {

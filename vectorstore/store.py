@@ -9,7 +9,9 @@ in which case ``HttpClient`` is used and only the catalog stays local.
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -20,16 +22,41 @@ from filelock import FileLock
 
 from vectorstore.catalog import ArticleRecord, Catalog
 from vectorstore.embeddings import MiniLMEmbeddings, reference_provenance
+from vectorstore.errors import CatalogDamaged, StoreUnavailable
 
 if TYPE_CHECKING:
     import chromadb
 
+__all__ = ["CatalogDamaged", "ChunkStore", "EmbedderMismatch", "StagedArticle", "StoreUnavailable", "StoredChunk"]
+
 COLLECTION_CONFIGURATION = {"hnsw": {"space": "cosine"}}
 EMBEDDER_FILE = "embedder.json"
+READ_PAGE = 5000
 
 
-class StoreUnavailable(Exception):
-    """The data dir cannot be created or written, or the Chroma server cannot be reached."""
+def chroma_failure_types() -> tuple[type[Exception], ...]:
+    """What Chroma raises when its server is down or dying, or its disk is full: transport errors, its own error
+    types, and (for the local database) OS and SQLite errors. Anything else is a bug and surfaces as one.
+    Imported here, not at the top, so that `newsdesk sources` never imports chromadb."""
+    import httpx
+    from chromadb.errors import ChromaError
+
+    return (ChromaError, httpx.HTTPError, OSError, sqlite3.Error)
+
+
+@contextmanager
+def chroma_failures(action: str, consequence: str = "") -> Iterator[None]:
+    """Turn a failing store into ``StoreUnavailable``: one sentence naming what was being done (and what it left)."""
+    try:
+        yield
+    except StoreUnavailable:
+        raise
+    except Exception as error:
+        if not isinstance(error, chroma_failure_types()):
+            raise
+        detail = (str(error).strip().splitlines() or [type(error).__name__])[0][:200]
+        tail = f"; {consequence}" if consequence else ""
+        raise StoreUnavailable(f"the Chroma store failed while {action} ({detail}){tail}") from error
 
 
 @dataclass(frozen=True)
@@ -96,17 +123,20 @@ class ChunkStore:
         self._embedder_checked = False
         if chroma_url:
             self.vectors  # a remote server is reached at once, so a wrong URL is the first thing reported
+        if not self.catalog.exists() and self.stored_chunks() == 0:
+            self.catalog.replace_all([])  # a new store: from now on a missing catalog means damage
 
     @cached_property
     def vectors(self):  # -> langchain_chroma.Chroma; opened on first use so `sources` never imports chromadb
         from langchain_chroma import Chroma
 
-        return Chroma(
-            client=open_chroma_client(self.data_dir, self.chroma_url),
-            collection_name=self.collection,
-            embedding_function=self.embeddings,
-            collection_configuration=COLLECTION_CONFIGURATION,
-        )
+        with chroma_failures("opening the collection", "nothing was changed"):
+            return Chroma(
+                client=open_chroma_client(self.data_dir, self.chroma_url),
+                collection_name=self.collection,
+                embedding_function=self.embeddings,
+                collection_configuration=COLLECTION_CONFIGURATION,
+            )
 
     def check_embedder(self) -> None:
         """Refuse to mix vector spaces: the configured runtime and model file must be the ones that wrote the store.
@@ -152,13 +182,18 @@ class ChunkStore:
         texts = [text for article in articles for text in article.texts]
         metadatas = [meta for article in articles for meta in article.metadatas]
         ids = [f"{meta['version']}#{meta['chunk_index']}" for meta in metadatas]
-        for start in range(0, len(texts), batch_size):
-            end = start + batch_size
-            self.vectors.add_texts(texts[start:end], metadatas=metadatas[start:end], ids=ids[start:end])
-        self.catalog.commit(*(article.record for article in articles))
         sources = [article.record.source for article in articles]
+        with chroma_failures(f"writing {', '.join(sources)}"):
+            for start in range(0, len(texts), batch_size):
+                end = start + batch_size
+                self.vectors.add_texts(texts[start:end], metadatas=metadatas[start:end], ids=ids[start:end])
+        try:
+            self.catalog.commit(*(article.record for article in articles))
+        except OSError as error:
+            raise StoreUnavailable(f"cannot write the catalog {self.catalog.path} ({error.strerror or error})") from error
         versions = [article.record.version for article in articles]
-        self.vectors.delete(where={"$and": [{"source": {"$in": sources}}, {"version": {"$nin": versions}}]})
+        with chroma_failures(f"deleting the old versions of {', '.join(sources)}"):
+            self.vectors.delete(where={"$and": [{"source": {"$in": sources}}, {"version": {"$nin": versions}}]})
 
     def retag_article(self, record: ArticleRecord, shared_metadata: dict) -> None:
         """Give a committed article new metadata (outlet, title, ...) without re-embedding its chunks.
@@ -174,13 +209,27 @@ class ChunkStore:
     def remove_article(self, source: str) -> None:
         """Un-commit first, then delete, so a crash in between only leaves invisible garbage."""
         self.catalog.remove(source)
-        self.vectors.delete(where={"source": source})
+        with chroma_failures(f"deleting {source}"):
+            self.vectors.delete(where={"source": source})
 
     def collect_garbage(self) -> None:
-        """Delete chunks no committed version owns (left by an interrupted ingest)."""
+        """Delete chunks no committed version owns (left by an interrupted ingest).
+
+        The catalog is read first: a missing or damaged one raises ``CatalogDamaged`` here, so a
+        damaged catalog can never make every stored chunk look like garbage.
+        """
         versions = [record.version for record in self.catalog.articles().values()]
         where = {"version": {"$nin": versions}} if versions else {"version": {"$ne": ""}}
-        self.vectors.delete(where=where)
+        with chroma_failures("removing chunks left by an interrupted ingest", "no article was changed"):
+            self.vectors.delete(where=where)
+
+    def rebuild_catalog(self) -> list[ArticleRecord]:
+        """Write a new catalog from the stored chunks' metadata (no re-embedding) and return its records."""
+        from vectorstore.repair import records_from_chunks
+
+        records = records_from_chunks(self.iter_metadatas())
+        self.catalog.replace_all(records)
+        return records
 
     # Reading
 
@@ -193,15 +242,33 @@ class ChunkStore:
 
     def iter_chunks(self, where: dict) -> Iterator[StoredChunk]:
         """All chunks matching ``where`` (texts and metadata, no vectors)."""
-        result = self.vectors.get(where=where, include=["documents", "metadatas"])
+        with chroma_failures("reading chunks"):
+            result = self.vectors.get(where=where, include=["documents", "metadatas"])
         for chunk_id, text, meta in zip(result["ids"], result["documents"], result["metadatas"], strict=True):
             yield StoredChunk(id=chunk_id, text=text, metadata=meta)
 
     def dense_search(self, query_vector: list[float], k: int, where: dict) -> list[tuple[StoredChunk, float]]:
         """Nearest committed chunks with their cosine similarity."""
         self.check_embedder()
-        hits = self.vectors.similarity_search_by_vector_with_relevance_scores(query_vector, k=k, filter=where)
+        with chroma_failures("searching"):
+            hits = self.vectors.similarity_search_by_vector_with_relevance_scores(query_vector, k=k, filter=where)
         return [(StoredChunk(id=doc.id, text=doc.page_content, metadata=doc.metadata), 1.0 - distance) for doc, distance in hits]
+
+    def iter_metadatas(self) -> Iterator[dict]:
+        """Every stored chunk's metadata, committed or not, a page at a time."""
+        offset = 0
+        while True:
+            with chroma_failures("reading chunk metadata"):
+                page = self.vectors.get(include=["metadatas"], limit=READ_PAGE, offset=offset)["metadatas"]
+            yield from page
+            if len(page) < READ_PAGE:
+                return
+            offset += READ_PAGE
 
     def chunk_count(self) -> int:
         return sum(record.chunks for record in self.catalog.articles().values())
+
+    def stored_chunks(self) -> int:
+        """Chunks physically in the collection (committed or not): also a live check that the store answers."""
+        with chroma_failures("counting chunks"):
+            return self.vectors._collection.count()

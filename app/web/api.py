@@ -5,20 +5,28 @@ Request bodies are pydantic models, so a malformed body is a 422 before any
 work is done; ``app.web.server`` turns FastAPI's error list into one readable
 sentence. The routes call the same ``Newsdesk`` as the CLI and the chat UI,
 so all three give the same answers and citations.
+
+Answering is CPU-bound: on two cores, eight answers at once take four times
+as long each as two at once, and every client waits for the slowest. So
+``/api/ask`` and ``/api/compare`` compute at most ``NEWSDESK_UI_CONCURRENCY`` answers at a time,
+like the chat UI's queue; the others wait their turn without holding a worker
+thread, and each answer is as fast as on an idle server.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import asyncio
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from fastapi import APIRouter, HTTPException, status
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.concurrency import run_in_threadpool
 
 from app.errors import BadInput, TooLarge
 from app.schemas import Answer, Comparison
 from app.service import Newsdesk
-from vectorstore.catalog import ArticleRecord
 from vectorstore.store import StoreUnavailable
 
 
@@ -53,35 +61,47 @@ def http_errors() -> Iterator[None]:
 
 def build_api_router(newsdesk: Newsdesk) -> APIRouter:
     router = APIRouter(prefix="/api", tags=["newsdesk"])
+    answer_slots = asyncio.Semaphore(newsdesk.settings.ui_concurrency)
 
-    @router.post("/ask", response_model=Answer, responses={413: {"description": "Question or history too long."}})
-    def ask(request: AskRequest) -> Answer:
+    async def answered(work: Callable, request: AskRequest):
+        """Run ``work`` in the thread pool once an answer slot is free; waiting holds no thread."""
+        with http_errors():
+            async with answer_slots:
+                return await run_in_threadpool(work, request.question, request.history, request.outlets)
+
+    @router.post("/ask", response_model=Answer, responses={
+        413: {"description": "Question or history too long."}, 503: {"description": "The store is unavailable."}})
+    async def ask(request: AskRequest) -> Answer:
         """Answer a question; the reply cites outlet and file for each claim, or abstains."""
-        with http_errors():
-            return newsdesk.ask(request.question, request.history, request.outlets)
+        return await answered(newsdesk.ask, request)
 
-    @router.post("/compare", response_model=Comparison, responses={413: {"description": "Question or history too long."}})
-    def compare(request: AskRequest) -> Comparison:
+    @router.post("/compare", response_model=Comparison, responses={
+        413: {"description": "Question or history too long."}, 503: {"description": "The store is unavailable."}})
+    async def compare(request: AskRequest) -> Comparison:
         """Each outlet's own account with citations to its own articles, the silent outlets, and the disagreements."""
-        with http_errors():
-            return newsdesk.compare(request.question, request.history, request.outlets)
+        return await answered(newsdesk.compare, request)
 
-    @router.get("/sources", response_model=list[ArticleRecord])
-    def sources() -> list[ArticleRecord]:
-        """The ingested articles, as ``newsdesk sources --json`` prints them."""
-        return newsdesk.sources()
+    @router.get("/sources", responses={503: {"description": "The store is unavailable."}})
+    def sources() -> list[dict]:
+        """The ingested articles, as ``newsdesk sources --json`` prints them (no server paths)."""
+        with http_errors():
+            return [record.public() for record in newsdesk.sources()]
 
     @router.get("/chunks", response_model=list[str], responses={404: {"description": "No such article."}})
     def chunks(source: str) -> list[str]:
         """The stored chunk texts of one article (``source`` as in /api/sources): ``eval --url`` checks quotes against them."""
-        texts = newsdesk.chunk_texts(source)
+        with http_errors():
+            texts = newsdesk.chunk_texts(source)
         if not texts:
             raise HTTPException(status.HTTP_404_NOT_FOUND, f"no ingested article is called '{source}'")
         return texts
 
-    @router.get("/health", response_model=Health)
-    def health() -> Health:
-        records = newsdesk.sources()
-        return Health(status="ok", articles=len(records), chunks=sum(r.chunks for r in records))
+    @router.get("/health", response_model=Health, responses={503: {"description": "The store does not answer."}})
+    def health() -> Health | JSONResponse:
+        """``ok`` only when the store answers now; otherwise 503 with the reason."""
+        try:
+            return Health(status="ok", **newsdesk.health())
+        except StoreUnavailable as error:
+            return JSONResponse({"status": "unavailable", "detail": str(error)}, status.HTTP_503_SERVICE_UNAVAILABLE)
 
     return router

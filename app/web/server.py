@@ -11,6 +11,9 @@ wraps all of it, so the Gradio routes obey the same allowed origins as the API.
 from __future__ import annotations
 
 import socket
+import threading
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import gradio as gr
@@ -23,7 +26,8 @@ from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 from app.web.api import build_api_router
 from app.errors import BadInput
 from app.html_pages import render_page
-from app.web.http_policy import BodySizeLimit, OriginPolicy
+from app.web.handover import build_admin_router
+from app.web.http_policy import BodySizeLimit, MethodNotAllowed, OriginPolicy, default_allowed_hosts
 from app.service import Newsdesk
 from app.web.keys import ApiKeys
 from app.web.openai_api import build_openai_router
@@ -56,7 +60,8 @@ def embed_snippets(base: str) -> dict[str, str]:
     }
 
 
-def create_app(newsdesk: Newsdesk) -> FastAPI:
+def create_app(newsdesk: Newsdesk, host: str, port: int, admin_token: str) -> FastAPI:
+    """The whole site for a server listening on ``host:port``; ``admin_token`` guards the CLI's ingest route."""
     settings = newsdesk.settings
     app = FastAPI(title="newsdesk", summary="Cited answers about a collection of news articles.", docs_url="/api/docs",
                   openapi_url="/api/openapi.json", redoc_url=None)
@@ -66,6 +71,7 @@ def create_app(newsdesk: Newsdesk) -> FastAPI:
     app.include_router(build_stream_router(newsdesk, app.state.answer_workers))
     app.include_router(build_openai_router(newsdesk, app.state.answer_workers))
     app.include_router(build_widget_router())
+    app.include_router(build_admin_router(newsdesk, admin_token))
 
     @app.get("/embed", response_class=HTMLResponse, include_in_schema=False)
     def embed(request: Request) -> HTMLResponse:
@@ -82,12 +88,14 @@ def create_app(newsdesk: Newsdesk) -> FastAPI:
 
     demo = build_ui(newsdesk)
     demo.queue(default_concurrency_limit=settings.ui_concurrency, max_size=64)
+    app.add_middleware(MethodNotAllowed, routes=app.router.routes)  # inside CORS, so preflight OPTIONS still works
     # CORS headers for the allowed origins; Gradio adds none of its own when the parent app has this middleware.
     app.add_middleware(ApiKeys, keys=[key.get_secret_value() for key in settings.api_keys])
     app.add_middleware(CORSMiddleware, allow_origins=settings.allowed_origins, allow_methods=["GET", "POST"],
                        allow_headers=["*"], allow_credentials=False)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_kb * 1024)
-    app.add_middleware(OriginPolicy, allowed_origins=settings.allowed_origins)
+    app.add_middleware(OriginPolicy, allowed_origins=settings.allowed_origins,
+                       allowed_hosts=settings.allowed_hosts or default_allowed_hosts(host), port=port)
     theme = gr.themes.Default(font=["system-ui", "sans-serif"], font_mono=["ui-monospace", "monospace"])
     return gr.mount_gradio_app(app, demo, path="/", footer_links=["api"], run_history=False, ssr_mode=False,
                                theme=theme, css=CSS)
@@ -108,6 +116,16 @@ def check_port_free(host: str, port: int) -> None:
             raise BadInput(f"cannot listen on {host}:{port} ({error.strerror}); choose another with --port") from None
 
 
-def serve(newsdesk: Newsdesk, host: str, port: int) -> None:
-    app = create_app(newsdesk)
-    uvicorn.run(app, host=host, port=port, log_level="warning", proxy_headers=True)
+def serve(newsdesk: Newsdesk, host: str, port: int, admin_token: str, on_listening: Callable[[], None]) -> None:
+    """Run until stopped; ``on_listening`` runs once the socket accepts connections (to publish ``serve.json``)."""
+    app = create_app(newsdesk, host, port, admin_token)
+    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning", proxy_headers=True))
+
+    def announce() -> None:
+        while not server.started and not server.should_exit:
+            time.sleep(0.1)
+        if server.started:
+            on_listening()
+
+    threading.Thread(target=announce, name="announce", daemon=True).start()
+    server.run()
