@@ -73,8 +73,12 @@ def build_ui(newsdesk: Newsdesk) -> gr.Blocks:
             yield [gr.ChatMessage(content="⚠️ " + inert_markdown(getattr(error, "message", str(error))))]
 
     def refresh() -> tuple[dict, list[list[str]]]:
-        """Re-read the catalog on page load, so articles ingested while serving appear."""
-        current = newsdesk.sources()
+        """Re-read the catalog on page load, so articles ingested while serving appear (or keep the list if the
+        store is down: the chat then says why)."""
+        try:
+            current = newsdesk.sources()
+        except StoreUnavailable:
+            return gr.update(), gr.update()
         choices = sorted({r.outlet for r in current})
         return gr.update(choices=choices), article_rows(current)
 
