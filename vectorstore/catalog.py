@@ -48,7 +48,7 @@ class ArticleRecord(BaseModel):
     author: str | None = None
     url: str | None = None
     chunks: int = Field(description="Number of chunks stored.")
-    path: str = Field(description="Where the file was read from.")
+    path: str = Field(default="", description="Where the file was read from; not shown by the API, so a remote copy has none.")
     doc_hash: str = Field(description="sha256 of the cleaned text.")
     fingerprint: str = Field(description="sha256 of the file bytes, declared metadata and ingest settings.")
     tagging: str | None = Field(default=None, description="Tagging rules and outlet registry the metadata came from.")
