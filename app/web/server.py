@@ -60,8 +60,8 @@ def embed_snippets(base: str) -> dict[str, str]:
     }
 
 
-def create_app(newsdesk: Newsdesk, host: str, port: int, admin_token: str) -> FastAPI:
-    """The whole site for a server listening on ``host:port``; ``admin_token`` guards the CLI's ingest route."""
+def create_app(newsdesk: Newsdesk, host: str = "127.0.0.1", port: int = 7860, admin_token: str | None = None) -> FastAPI:
+    """The whole site for a server listening on ``host:port``; ``admin_token`` enables the CLI's ingest route."""
     settings = newsdesk.settings
     app = FastAPI(title="newsdesk", summary="Cited answers about a collection of news articles.", docs_url="/api/docs",
                   openapi_url="/api/openapi.json", redoc_url=None)
@@ -71,7 +71,8 @@ def create_app(newsdesk: Newsdesk, host: str, port: int, admin_token: str) -> Fa
     app.include_router(build_stream_router(newsdesk, app.state.answer_workers))
     app.include_router(build_openai_router(newsdesk, app.state.answer_workers))
     app.include_router(build_widget_router())
-    app.include_router(build_admin_router(newsdesk, admin_token))
+    if admin_token:
+        app.include_router(build_admin_router(newsdesk, admin_token))
 
     @app.get("/embed", response_class=HTMLResponse, include_in_schema=False)
     def embed(request: Request) -> HTMLResponse:
