@@ -40,11 +40,11 @@ class PreparedArticle:
         """What each stored chunk carries.
 
         Beyond the shared fields, everything else the catalog record holds rides along (author, path,
-        fingerprint, chunk count, ingest time), so ``newsdesk repair`` can rebuild the catalog from the chunks.
+        fingerprint, tagging stamp, chunk count, ingest time), so ``newsdesk repair`` can rebuild the catalog from the chunks.
         """
         record = self.record
         extra = {"author": record.author, "path": record.path, "fingerprint": record.fingerprint,
-                 "chunk_count": len(self.chunks), "ingested_at": time.time()}
+                 "tagging": record.tagging, "chunk_count": len(self.chunks), "ingested_at": time.time()}
         shared = {key: value for key, value in {**shared_metadata(record), **extra}.items() if value is not None}
         source = record.source
         return [

@@ -52,5 +52,6 @@ def _complete_record(chunks: list[dict]) -> ArticleRecord | None:
         path=first.get("path", first["source"]),
         doc_hash=first.get("doc_hash", ""),
         fingerprint=first.get("fingerprint", ""),
+        tagging=first.get("tagging"),
         notes=["rebuilt by `newsdesk repair` from the stored chunks"],
     )
