@@ -60,6 +60,9 @@ class Answer(BaseModel):
     backend: str = Field(description="extractive, openai, gguf, or e.g. openai+extractive-fallback.")
     check: SentenceCheck | None = Field(default=None, description="Sentence check of a generated answer; null for extractive.")
     notice: str | None = Field(default=None, description="A message for the reader, e.g. why the LLM was not used.")
+    language_notice: str | None = Field(
+        default=None, description="Set when the question is not in English: questions are answered in English."
+    )
     timings_ms: dict[str, float]
 
 

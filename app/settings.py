@@ -122,6 +122,18 @@ class Settings(BaseSettings):
     client_api_key: SecretStr | None = Field(
         default=None, description="The key `newsdesk ask --url` and `eval --url` send to a server that has NEWSDESK_API_KEYS."
     )
+    example_questions: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Example questions shown in the chat, separated by |; unset: made from the articles' first sentences.",
+    )
+
+    @field_validator("example_questions", mode="before")
+    @classmethod
+    def _split_questions(cls, value: object) -> object:
+        """``Who ordered it? | Why?`` → a list; ``|`` because questions contain commas."""
+        if isinstance(value, str):
+            return [part.strip() for part in value.split("|") if part.strip()]
+        return value
 
     @field_validator("allowed_hosts", mode="before")
     @classmethod

@@ -17,8 +17,11 @@ from langchain_core.callbacks import BaseCallbackHandler
 from langchain_core.runnables import Runnable, RunnableLambda
 
 from app.answer.answering import Answerer, retrieved_chunk
+from app.answer.language import is_english
 from app.answer.retrieval import HybridRetriever
+from app.answer.text import named_outlets
 from app.schemas import Answer
+from ingest.outlets import UNKNOWN_OUTLET
 from vectorstore.embeddings import MiniLMEmbeddings
 
 State = dict[str, Any]
@@ -54,15 +57,28 @@ class StageReporter(BaseCallbackHandler):
             self.on_stage(name)
 
 
+LANGUAGE_NOTICE = (
+    "Questions are answered in English: the search model reads English only, so please ask again in English."
+)
+
+
 def assemble(state: State) -> Answer:
-    """The contract's answer object; citations and outlets come from stored metadata only."""
+    """The contract's answer object; citations and outlets come from stored metadata only.
+
+    A question not in English gets the language notice instead of a refusal (the articles may well cover
+    it, in English), or before the quotes when something was found anyway.
+    """
     result = state["result"]
     timings = dict(state["timings_ms"])
     timings["total"] = round(sum(timings.values()), 2)
+    language_notice = None if is_english(state["question"]) else LANGUAGE_NOTICE
+    text = result.answer
+    if language_notice:
+        text = language_notice if result.abstained else f"{language_notice}\n\n{text}"
     return Answer(
         question=state["question"],
         standalone_question=state["standalone_question"],
-        answer=result.answer,
+        answer=text,
         abstained=result.abstained,
         support=round(result.support, 4),
         citations=result.citations,
@@ -70,8 +86,15 @@ def assemble(state: State) -> Answer:
         backend=result.backend,
         check=result.check,
         notice=result.notice,
+        language_notice=language_notice,
         timings_ms=timings,
     )
+
+
+def asked_outlets(state: State, retriever: HybridRetriever) -> list[str]:
+    """Ingested outlets the question itself names: "And what did the Washington Times say?" searches only them."""
+    ingested = {record.outlet for record in retriever.store.catalog.articles().values()} - {UNKNOWN_OUTLET}
+    return named_outlets(state["standalone_question"], ingested)
 
 
 def build_answer_chain(
@@ -85,7 +108,9 @@ def build_answer_chain(
     retrieve = stage(
         "retrieve",
         "evidence",
-        lambda s: retriever.retrieve(s["standalone_question"], embeddings.embed_query(s["standalone_question"]), s["outlets"]),
+        lambda s: retriever.retrieve(
+            s["standalone_question"], embeddings.embed_query(s["standalone_question"]), s["outlets"] or asked_outlets(s, retriever)
+        ),
     )
     answer = stage(
         "answer", "result", lambda s: answerer.answer(s["standalone_question"], s["evidence"], s.get("on_token"))

@@ -5,6 +5,11 @@
 "What reason did he give for it? (about: ordered evacuation US diplomats
 Basra)", which retrieves the passages about Pompeo's stated reason. Turns
 are folded in order, so a chain of follow-ups keeps the original topic.
+
+A follow-up that names someone else switches subject: "And what did the
+Washington Times say?" after "What did Press TV say about the consulate
+closure?" carries the topic ("consulate closure") but not "Press TV", which
+it replaces; carrying both made retrieval quote Press TV again.
 """
 
 from __future__ import annotations
@@ -18,6 +23,10 @@ from app.answer.text import WORD, content_words, terms
 ANAPHORA = frozenset("he she it they him them this these those there".split())
 FOLLOW_UP_OPENERS = re.compile(r"^\s*(?:and|but|so|also|what about|how about|what else)\b", re.IGNORECASE)
 MAX_CARRIED_WORDS = 12
+# A name: capitalised words in a row ("Press TV", "John Bolton"), not the question's first word.
+NAME = re.compile(r"(?<!^)(?<![.?!]\s)\b[A-Z][\w'’.-]*(?:\s+[A-Z][\w'’.-]*)*")
+# Who is speaking in "What did Pompeo say ...": replaced by another speaker even when it is one word.
+SPEAKER = re.compile(r"\b(?:did|does|do|has|have)\s+(?:the\s+)?((?:[A-Z][\w'’.-]*\s+)+)(?:say|said|report|write|claim|think)\b")
 SHORT_QUESTION_TERMS = 2
 
 
@@ -39,8 +48,27 @@ def _standalone(question: str, context: str | None) -> str:
     if not context or not is_follow_up(question):
         return question.strip()
     asked = set(terms(question))
+    replaced = _subject_words(context) if _switches_subject(question) else set()
     # The context is itself a standalone question, "(about: ...)" included; "about" is a stop word.
-    carried = [word for word in content_words(context) if terms(word)[0] not in asked]
+    carried = [word for word in content_words(context) if terms(word)[0] not in asked and word not in replaced]
     if not carried:
         return question.strip()
     return f"{question.strip()} (about: {' '.join(carried[:MAX_CARRIED_WORDS])})"
+
+
+def _switches_subject(question: str) -> bool:
+    """It names someone and has no pronoun pointing back at the earlier subject ("Was *he* aware of Iranian ...")."""
+    words = {word.lower() for word in WORD.findall(question)}
+    return bool(_names(question.strip())) and not words & ANAPHORA
+
+
+def _names(text: str) -> list[str]:
+    return [m.group(0) for m in NAME.finditer(text) if m.group(0) not in {"I"}]
+
+
+def _subject_words(context: str) -> set[str]:
+    """The words of the earlier turn that a newly named person or outlet replaces: multi-word names and speakers."""
+    words = {word for name in _names(context) if " " in name for word in name.split()}
+    for match in SPEAKER.finditer(context):
+        words.update(match.group(1).split())
+    return words

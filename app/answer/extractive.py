@@ -10,9 +10,16 @@ whose key term the corpus never uses ("When did the consulate *reopen*?")
 scores low. When no sentence clears the calibrated threshold the answer
 abstains and cites nothing.
 
-Selection uses maximal marginal relevance so the reply does not quote the
-same claim twice, with a small bonus for an outlet not yet quoted, because
-the articles disagree and the reader should see who says what.
+The question is also read for what it asks (``app.answer.asked``): a
+sentence that holds a thing of the asked kind (a distance for "how far", a
+name for "who") gets a ranking bonus, and the words that only name the kind
+("how far") are not key terms. The bonus orders quotes; it never counts as
+support, so the calibrated abstention threshold keeps its meaning.
+
+Because the articles disagree and the reader should see who says what, each
+outlet whose best sentence clears the bar gets one paragraph (best outlet
+first) before any outlet is quoted twice; further quotes are picked by
+maximal marginal relevance so the reply does not quote the same claim twice.
 """
 
 from __future__ import annotations
@@ -24,10 +31,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
+import re
+
 from app.answer.answering import AnswerResult, TokenSink, cite
+from app.answer.asked import Asked, answer_spans, asked_for, mark
 from app.answer.retrieval import Evidence
 from app.schemas import Citation
-from app.answer.text import covers, terms
+from app.answer.text import covers, named_outlets, terms
 from ingest.outlets import UNKNOWN_OUTLET
 from ingest.sentences import split_sentences
 from prompts import load_templates
@@ -37,11 +47,16 @@ SEMANTIC_WEIGHT = 0.5
 MIN_SENTENCE_WORDS = 5
 CLOSING = (".", "?", "!", '"', "”", "’", "'", ")")  # headlines and fragments end without these
 MMR_LAMBDA = 0.7
-NEW_OUTLET_BONUS = 0.05
+ANSWER_TYPE_BONUS = 0.15  # ranking bonus for a sentence holding the asked kind of thing next to a key term
 NEAR_BEST = 0.8  # only sentences within this share of the best score are worth quoting
+OUTLET_BAR = 0.7  # another outlet's best sentence within this share of the best one gets its own paragraph
+MAX_OUTLETS = 5
+REQUIRED_KINDS = frozenset({"distance", "money"})  # kinds so specific that no such span means no answer
+NUMBER_NAMES = ("One", "Two", "Three", "Four", "Five", "Six")
 VECTOR_CACHE_SIZE = 50_000
 
 TermWeight = Callable[[str], float]
+INERT_BOLD = re.compile(r"\*{2,}")  # an article's own "**" must not open or close the reply's bold marks
 
 
 @dataclass
@@ -50,12 +65,20 @@ class Candidate:
     text: str
     offset: int  # position of the sentence in the article's cleaned text, for de-duplication
     context: str = ""  # the sentence before it in the chunk, which often names who is speaking
-    score: float = 0.0
+    score: float = 0.0  # support: meaning and key-term coverage; what the abstention threshold compares
+    rank: float = 0.0  # support plus the answer-type bonus; what orders the quotes
+    spans: list[tuple[int, int]] | None = None  # where the sentence holds the asked kind of thing
     vector: np.ndarray | None = None
 
     @property
     def outlet(self) -> str:
         return self.evidence.outlet
+
+    @property
+    def voice(self) -> tuple[str, str]:
+        """Who is speaking: the outlet, or for unattributed copy the article itself (each is its own voice)."""
+        source = self.evidence.chunk.metadata["source"]
+        return (self.outlet, source if self.outlet == UNKNOWN_OUTLET else "")
 
 
 class SentenceVectors:
@@ -98,37 +121,48 @@ class ExtractiveAnswerer:
 
     def answer(self, question: str, evidence: list[Evidence], on_token: TokenSink | None = None) -> AnswerResult:
         """Quotes need no generation, so ``on_token`` is not called."""
-        candidates = self.score(question, evidence)
+        named = named_outlets(question, {e.outlet for e in evidence if e.outlet != UNKNOWN_OUTLET})
+        asked = _without_names(asked_for(question), named)
+        candidates = self.score(question, [e for e in evidence if e.outlet in named] if named else evidence, asked)
         support = max((c.score for c in candidates), default=0.0)
-        if support < self.threshold:
+        if support < self.threshold or _lacks_required_kind(asked, candidates, self.threshold):
             return AnswerResult(self.templates["abstain"], [], True, support, self.backend)
-        text, citations = self._compose(self._select(candidates, support))
+        text, citations = self._compose(self._select(candidates), asked)
         return AnswerResult(text, citations, False, support, self.backend)
 
-    def score(self, question: str, evidence: list[Evidence]) -> list[Candidate]:
-        """Every distinct quotable sentence of the evidence, with its support score."""
+    def score(self, question: str, evidence: list[Evidence], asked: Asked | None = None) -> list[Candidate]:
+        """Every distinct quotable sentence of the evidence, with its support score and ranking score."""
+        asked = asked or asked_for(question)
         candidates = _candidates(evidence)
         if not candidates:
             return []
         vectors = self.vectors.encode([question] + [c.text for c in candidates])
-        asked = {t: self.term_weight(t) for t in set(terms(question))}
-        asked_weight = sum(asked.values())
+        key_terms = {t: self.term_weight(t) for t in set(terms(asked.topic))}
+        total_weight = sum(key_terms.values())
         for candidate, vector in zip(candidates, vectors[1:], strict=True):
             found = set(terms(f"{candidate.context} {candidate.text}"))
-            coverage = sum(w for t, w in asked.items() if covers(t, found)) / asked_weight if asked_weight else 0.0
+            coverage = sum(w for t, w in key_terms.items() if covers(t, found)) / total_weight if total_weight else 0.0
             candidate.score = float(SEMANTIC_WEIGHT * (vector @ vectors[0]) + (1 - SEMANTIC_WEIGHT) * coverage)
+            candidate.spans = answer_spans(asked.kind, candidate.text, question)
+            near_key_term = bool(set(terms(candidate.text)) & set(key_terms)) or coverage > 0
+            candidate.rank = candidate.score + (ANSWER_TYPE_BONUS if candidate.spans and near_key_term else 0.0)
             candidate.vector = vector
         return candidates
 
-    def _select(self, candidates: list[Candidate], best: float) -> list[Candidate]:
-        """Maximal marginal relevance among the sentences close to the best one."""
-        pool = [c for c in candidates if c.score >= max(self.threshold, best * NEAR_BEST)]
+    def _select(self, candidates: list[Candidate]) -> list[Candidate]:
+        """Each outlet's best sentence that clears the bar, best first; then more quotes by marginal relevance."""
+        best = max(c.rank for c in candidates)
+        eligible = [c for c in candidates if c.score >= self.threshold]
         chosen: list[Candidate] = []
+        for candidate in sorted(eligible, key=lambda c: -c.rank):
+            voices = {c.voice for c in chosen}
+            if candidate.voice not in voices and candidate.rank >= best * OUTLET_BAR and len(voices) < MAX_OUTLETS:
+                chosen.append(candidate)
+        pool = [c for c in eligible if c not in chosen and c.rank >= best * NEAR_BEST]
 
         def marginal(c: Candidate) -> float:
             redundancy = max((float(c.vector @ s.vector) for s in chosen), default=0.0)
-            novelty = NEW_OUTLET_BONUS if c.outlet not in {s.outlet for s in chosen} else 0.0
-            return MMR_LAMBDA * c.score - (1 - MMR_LAMBDA) * redundancy + novelty
+            return MMR_LAMBDA * c.rank - (1 - MMR_LAMBDA) * redundancy
 
         while pool and len(chosen) < self.max_sentences:
             pick = max(pool, key=marginal)
@@ -136,26 +170,57 @@ class ExtractiveAnswerer:
             pool.remove(pick)
         return chosen
 
-    def _compose(self, chosen: list[Candidate]) -> tuple[str, list[Citation]]:
-        """One line per outlet (in order of its best quote), quotes numbered in reading order."""
+    def _compose(self, chosen: list[Candidate], asked: Asked) -> tuple[str, list[Citation]]:
+        """A lead line, then one paragraph per voice (in order of its best quote), quotes numbered in reading order."""
         groups: dict[tuple[str, str], list[Candidate]] = {}
         for candidate in chosen:
-            source = candidate.evidence.chunk.metadata["source"]
-            key = (candidate.outlet, source if candidate.outlet == UNKNOWN_OUTLET else "")
-            groups.setdefault(key, []).append(candidate)
-        lines, citations = [], []
-        for (outlet, source), members in groups.items():
-            lead = (
-                self.templates["unknown_outlet_lead"].format(source=source)
-                if outlet == UNKNOWN_OUTLET
-                else self.templates["outlet_lead"].format(outlet=outlet)
-            )
+            groups.setdefault(candidate.voice, []).append(candidate)
+        paragraphs, citations = [self._lead_line(groups, asked)], []
+        for (outlet, _), members in groups.items():
             quotes = []
             for candidate in sorted(members, key=lambda c: (c.evidence.chunk.metadata["source"], c.offset)):
                 citations.append(cite(len(citations) + 1, candidate.evidence, candidate.text, candidate.score))
-                quotes.append(self.templates["quote"].format(quote=candidate.text, n=len(citations)))
-            lines.append(" ".join([lead, *quotes]))
-        return "\n".join(lines), citations
+                quoted = mark(INERT_BOLD.sub("*", candidate.text), candidate.spans or [])
+                quotes.append(self.templates["quote"].format(quote=quoted, n=len(citations)))
+            paragraphs.append(" ".join([self._outlet_lead(outlet, members[0]), *quotes]))
+        return "\n\n".join(paragraphs), citations
+
+    def _lead_line(self, groups: dict[tuple[str, str], list[Candidate]], asked: Asked) -> str:
+        """"Three outlets give a reason:" / "One article answers this:"."""
+        count = len(groups)
+        articles = {c.evidence.chunk.metadata["source"] for members in groups.values() for c in members}
+        noun = "article" if count == 1 and len(articles) == 1 else "outlet"
+        verb = self.templates["lead_verbs"].get(asked.kind or "", self.templates["lead_verbs"]["default"])
+        return self.templates["lead"].format(
+            count=NUMBER_NAMES[count - 1] if count <= len(NUMBER_NAMES) else str(count),
+            noun=noun if count == 1 else f"{noun}s",
+            verb=verb["one" if count == 1 else "many"],
+        )
+
+    def _outlet_lead(self, outlet: str, first: Candidate) -> str:
+        """The outlet's name; unattributed copy is named by its title, or its file where it has no title."""
+        if outlet != UNKNOWN_OUTLET:
+            return self.templates["outlet_lead"].format(outlet=outlet)
+        meta = first.evidence.chunk.metadata
+        title = meta.get("title")
+        if title:
+            return self.templates["unknown_outlet_lead"].format(title=title)
+        return self.templates["unknown_outlet_file_lead"].format(source=meta["source"])
+
+
+def _lacks_required_kind(asked: Asked, candidates: list[Candidate], threshold: float) -> bool:
+    """"How far ...?" / "How much ...?" is not answered by a sentence that holds no distance / no amount at all."""
+    if asked.kind not in REQUIRED_KINDS:
+        return False
+    return not any(c.spans for c in candidates if c.score >= threshold)
+
+
+def _without_names(asked: Asked, outlets: list[str]) -> Asked:
+    """An outlet the question names says whose account to quote, not what it is about: not a key term."""
+    topic = asked.topic
+    for outlet in outlets:
+        topic = re.sub(re.escape(re.sub(r"^the\s+", "", outlet, flags=re.I)), " ", topic, flags=re.I)
+    return Asked(asked.kind, topic)
 
 
 def _candidates(evidence: list[Evidence]) -> list[Candidate]:

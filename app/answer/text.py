@@ -7,6 +7,7 @@ Lower-cased word tokens without stop words, with a light plural fold
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
 WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*", re.UNICODE)
 
@@ -61,6 +62,18 @@ def covers(term: str, found: set[str]) -> bool:
         (len(word) >= MIN_PREFIX and term.startswith(word)) or (len(term) >= MIN_PREFIX and word.startswith(term))
         for word in found
     )
+
+
+def named_outlets(question: str, outlets: Iterable[str]) -> list[str]:
+    """The outlets a question names ("What did the Washington Times say?"), with or without a leading "The"."""
+    asked = f" {' '.join(WORD.findall(question.casefold()))} "
+    named = []
+    for outlet in outlets:
+        words = " ".join(WORD.findall(outlet.casefold()))
+        bare = words[4:] if words.startswith("the ") else words
+        if bare and f" {bare} " in asked:
+            named.append(outlet)
+    return named
 
 
 def message_text(content: object, separator: str = " ") -> str:

@@ -6,6 +6,7 @@ a case pass that should fail, so unknown keys are errors.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Literal
 
@@ -86,7 +87,9 @@ def load_question_set(path: Path) -> QuestionSet:
     try:
         text = Path(path).read_text(encoding="utf-8")
         data = yaml.safe_load(text)
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+    except yaml.YAMLError as exc:
+        raise QuestionSetError(_yaml_error(path, text, exc)) from exc
+    except (OSError, UnicodeDecodeError) as exc:
         raise QuestionSetError(f"cannot read question set {path}: {' '.join(str(exc).split())}") from exc
     try:
         return QuestionSet.model_validate(data)
@@ -94,6 +97,24 @@ def load_question_set(path: Path) -> QuestionSet:
         error = exc.errors()[0]
         where = ".".join(str(part) for part in error["loc"])
         raise QuestionSetError(f"question set {path}{_case_and_line(text, data, error['loc'])}: {where}: {error['msg']}") from exc
+
+
+CASE_ID = re.compile(r"^\s*-?\s*id:\s*['\"]?([^'\"#\n]+?)['\"]?\s*(?:#.*)?$")
+
+
+def _yaml_error(path: Path, text: str, exc: yaml.YAMLError) -> str:
+    """Where the YAML broke (line and case), and the usual cause in plain words."""
+    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    if mark is None:
+        return f"cannot read question set {path}: {' '.join(str(exc).split())}"
+    lines = text.splitlines()[: mark.line + 1]
+    case_id = next((m.group(1) for line in reversed(lines) if (m := CASE_ID.match(line))), None)
+    where = f"line {mark.line + 1}" + (f", in case '{case_id}'" if case_id else "")
+    problem = getattr(exc, "problem", None) or "not valid YAML"
+    return (
+        f"question set {path}, {where}: {problem}. Put text that contains '?', ':' or '#' in quotes, "
+        f'for example  question: "Who ordered it?"  or  history: ["Who ordered the evacuation?"]'
+    )
 
 
 def _case_and_line(text: str, data: object, loc: tuple) -> str:

@@ -34,6 +34,15 @@ def inert_markdown(text: str) -> str:
     return _MARKDOWN_SYNTAX.sub(r"\\\1", html.escape(text, quote=False))
 
 
+def reply_markdown(text: str) -> str:
+    """An answer made inert, except the reply's own bold marks (``**...**``) around the words that answer.
+
+    The extractive answerer never lets an article's own ``**`` through (it collapses them), so every
+    pair left is one it placed; everything else, ``<script>`` included, stays characters.
+    """
+    return inert_markdown(text).replace(r"\*\*", "**")
+
+
 def source_title(citation: Citation) -> str:
     """The collapsed line: the contract's source line, plus the date when known."""
     line = source_line(citation)
@@ -78,7 +87,7 @@ def check_line(answer: Answer) -> str:
 def reply_messages(answer: Answer) -> list[ChatMessage]:
     """The finished reply, after a warning when the LLM was not used; an abstention has no sources."""
     notice = [ChatMessage(content="⚠️ " + inert_markdown(answer.notice))] if answer.notice else []
-    text = inert_markdown(answer.answer)
+    text = reply_markdown(answer.answer)
     if answer.abstained or not answer.citations:
         return [*notice, ChatMessage(content=text)]
     checked = check_line(answer)
@@ -111,5 +120,5 @@ def streamed_reply(ask: Callable[[TokenSink], Answer]) -> Iterator[list[ChatMess
     if not draft:
         words = answer.answer.split(" ")
         for end in range(STREAM_WORDS, len(words), STREAM_WORDS):
-            yield [ChatMessage(content=inert_markdown(" ".join(words[:end])))]
+            yield [ChatMessage(content=reply_markdown(" ".join(words[:end])))]
     yield reply_messages(answer)

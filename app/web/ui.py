@@ -14,6 +14,7 @@ import gradio as gr
 
 from app.web.chat_compare import CARDS_CSS, comparison_messages
 from app.web.chat_messages import inert_markdown, streamed_reply
+from app.web.examples import example_questions
 from app.errors import BadInput
 from app.answer.text import message_text
 from app.service import MAX_HISTORY_TURNS, Newsdesk
@@ -21,7 +22,6 @@ from vectorstore.catalog import ArticleRecord
 from vectorstore.store import StoreUnavailable
 
 CHAT_API_NAME = "ask"
-EXAMPLE_COUNT = 3
 ARTICLE_COLUMNS = ["outlet", "outlet found by", "title", "file", "date"]
 CSS = """
 #newsdesk-chat { min-height: 420px; }
@@ -33,20 +33,6 @@ def earlier_questions(history: list[dict]) -> list[str]:
     """The user's earlier turns, oldest first: what follow-up questions are condensed with."""
     questions = [message_text(m.get("content")) for m in history if m.get("role") == "user"]
     return [q for q in questions if q.strip()][-MAX_HISTORY_TURNS:]
-
-
-def example_questions(records: list[ArticleRecord]) -> list[str]:
-    """Clickable starters made from the loaded articles' titles, one per outlet where possible."""
-    by_outlet: dict[str, ArticleRecord] = {}
-    for record in records:
-        if record.title:
-            by_outlet.setdefault(record.outlet, record)
-    examples = []
-    for outlet, record in list(by_outlet.items())[:EXAMPLE_COUNT]:
-        topic = record.title.split(":")[0].split(",")[0].strip()
-        who = "do the articles" if outlet == "unknown" else f"does {outlet}"
-        examples.append(f"What {who} report about {topic}?")
-    return examples
 
 
 def article_rows(records: list[ArticleRecord]) -> list[list[str]]:
@@ -106,7 +92,7 @@ def build_ui(newsdesk: Newsdesk) -> gr.Blocks:
             textbox=gr.Textbox(placeholder="Ask a question about the articles…", elem_id="question", submit_btn=True, stop_btn=True),
             additional_inputs=[outlet_filter, compare_switch],
             # ``None`` for the outlet filter keeps the examples as buttons inside the empty chat.
-            examples=[[q, None, None] for q in example_questions(records)] or None,
+            examples=[[q, None, None] for q in example_questions(newsdesk.store, records, newsdesk.settings.example_questions)] or None,
             run_examples_on_click=True,
             api_name=CHAT_API_NAME,
             fill_height=True,
