@@ -26,7 +26,7 @@ NUMBER_WORDS = (
 NUMBER = rf"(?:\d[\d,.]*(?:\s?%|\s?(?:bn|m|k)\b)?|\b(?:{NUMBER_WORDS})\b)"
 MONTHS = r"January|February|March|April|May|June|July|August|September|October|November|December"
 DAYS = r"Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday"
-NAME = r"(?:[A-Z][\w'’.-]*(?:\s+(?:of|de|al|bin|van|von|the)?\s?[A-Z][\w'’-]*)*)"
+NAME = r"(?:[A-Z][\w'’-]*(?:\s+(?:of|de|al|bin|van|von|the)?\s?[A-Z][\w'’-]*)*)"
 PLACE_PREPOSITION = r"\b(?:in|at|near|from|to|outside|inside|across)\s+(?:the\s+)?"
 NATIONALITY = r"\b[A-Z][a-z]+(?:ish|ian|ean|an|ese|i|ch)\b"
 
@@ -67,6 +67,10 @@ ASK_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
 ]
 
 
+# "What did X say/report about Y?" asks for X's account of Y: the speaking verb is not a key term either.
+ACCOUNT = re.compile(r"\b(?:say|says|said|report|reports|reported|write|wrote|claim|claims|claimed)\b(?=.*\babout\b)", re.I)
+
+
 @dataclass(frozen=True)
 class Asked:
     """A question's answer type (or None) and the question with the type-naming words removed."""
@@ -77,6 +81,7 @@ class Asked:
 
 def asked_for(question: str) -> Asked:
     """The answer type a question asks for; "who is X?" asks for a description of X, not a name."""
+    question = ACCOUNT.sub(" ", question) if re.match(r"\s*what (?:did|does|do|has|have)\b", question, re.I) else question
     if re.match(r"\s*(?i:who|what) (?i:is|are|was|were)\s+(?:the\s+)?[A-Z][\w'’-]*(?:\s+[A-Z][\w'’-]*)*\s*\??\s*$", question):
         return Asked(None, question)
     for kind, pattern in ASK_PATTERNS:

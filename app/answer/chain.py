@@ -19,7 +19,7 @@ from langchain_core.runnables import Runnable, RunnableLambda
 from app.answer.answering import Answerer, retrieved_chunk
 from app.answer.language import is_english
 from app.answer.retrieval import HybridRetriever
-from app.answer.text import named_outlets
+from app.answer.text import named_outlets, without_outlet_names
 from app.schemas import Answer
 from ingest.outlets import UNKNOWN_OUTLET
 from vectorstore.embeddings import MiniLMEmbeddings
@@ -91,10 +91,18 @@ def assemble(state: State) -> Answer:
     )
 
 
-def asked_outlets(state: State, retriever: HybridRetriever) -> list[str]:
-    """Ingested outlets the question itself names: "And what did the Washington Times say?" searches only them."""
-    ingested = {record.outlet for record in retriever.store.catalog.articles().values()} - {UNKNOWN_OUTLET}
-    return named_outlets(state["standalone_question"], ingested)
+def retrieve_evidence(state: State, embeddings: MiniLMEmbeddings, retriever: HybridRetriever) -> list:
+    """Evidence for the standalone question; a question that names ingested outlets searches only them.
+
+    "And what did the Washington Times say?" searches The Washington Times for the carried topic, without
+    the outlet's name, which would otherwise pull in every passage that merely mentions the outlet.
+    """
+    question, outlets = state["standalone_question"], state["outlets"]
+    if not outlets:
+        ingested = {record.outlet for record in retriever.store.catalog.articles().values()} - {UNKNOWN_OUTLET}
+        outlets = named_outlets(question, ingested)
+        question = without_outlet_names(question, outlets) or question
+    return retriever.retrieve(question, embeddings.embed_query(question), outlets)
 
 
 def build_answer_chain(
@@ -105,13 +113,7 @@ def build_answer_chain(
     Output: ``Answer``. ``on_token`` receives a generative backend's draft as it is written.
     """
     condense_question = stage("condense", "standalone_question", lambda s: condenser(s["question"], s["history"]))
-    retrieve = stage(
-        "retrieve",
-        "evidence",
-        lambda s: retriever.retrieve(
-            s["standalone_question"], embeddings.embed_query(s["standalone_question"]), s["outlets"] or asked_outlets(s, retriever)
-        ),
-    )
+    retrieve = stage("retrieve", "evidence", lambda s: retrieve_evidence(s, embeddings, retriever))
     answer = stage(
         "answer", "result", lambda s: answerer.answer(s["standalone_question"], s["evidence"], s.get("on_token"))
     )

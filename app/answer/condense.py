@@ -23,10 +23,12 @@ from app.answer.text import WORD, content_words, terms
 ANAPHORA = frozenset("he she it they him them this these those there".split())
 FOLLOW_UP_OPENERS = re.compile(r"^\s*(?:and|but|so|also|what about|how about|what else)\b", re.IGNORECASE)
 MAX_CARRIED_WORDS = 12
+CARRIED = "(about:"  # opens the carried words; the extractive answerer tells a follow-up's own words from them
 # A name: capitalised words in a row ("Press TV", "John Bolton"), not the question's first word.
-NAME = re.compile(r"(?<!^)(?<![.?!]\s)\b[A-Z][\w'’.-]*(?:\s+[A-Z][\w'’.-]*)*")
+NAME = re.compile(r"(?<!^)(?<![.?!]\s)\b[A-Z][\w'’-]*(?:\s+[A-Z][\w'’-]*)*")
 # Who is speaking in "What did Pompeo say ...": replaced by another speaker even when it is one word.
 SPEAKER = re.compile(r"\b(?:did|does|do|has|have)\s+(?:the\s+)?((?:[A-Z][\w'’.-]*\s+)+)(?:say|said|report|write|claim|think)\b")
+SPEAKING_VERBS = frozenset({"report", "write", "claim", "think"})  # "say" is already a stop word
 SHORT_QUESTION_TERMS = 2
 
 
@@ -47,13 +49,29 @@ def condense(question: str, history: list[str]) -> str:
 def _standalone(question: str, context: str | None) -> str:
     if not context or not is_follow_up(question):
         return question.strip()
+    switched = _switched(question, context)
+    if switched:
+        return switched
     asked = set(terms(question))
     replaced = _subject_words(context) if _switches_subject(question) else set()
     # The context is itself a standalone question, "(about: ...)" included; "about" is a stop word.
     carried = [word for word in content_words(context) if terms(word)[0] not in asked and word not in replaced]
     if not carried:
         return question.strip()
-    return f"{question.strip()} (about: {' '.join(carried[:MAX_CARRIED_WORDS])})"
+    return f"{question.strip()} {CARRIED} {' '.join(carried[:MAX_CARRIED_WORDS])})"
+
+
+def _switched(question: str, context: str) -> str | None:
+    """The earlier question about someone else: "What about John Bolton?" after "What did Pompeo say about Iran?"
+    is "What did John Bolton say about Iran?". None when the follow-up asks something new besides the name.
+    """
+    names = _names(question.strip())
+    if not _switches_subject(question) or set(terms(question)) - set(terms(" ".join(names))) - SPEAKING_VERBS:
+        return None
+    speaker = SPEAKER.search(context)
+    multi_word = [name for name in _names(context) if " " in name]
+    old = speaker.group(1).strip() if speaker else (multi_word[0] if multi_word else None)
+    return context.replace(old, names[0], 1) if old else None
 
 
 def _switches_subject(question: str) -> bool:

@@ -35,9 +35,10 @@ import re
 
 from app.answer.answering import AnswerResult, TokenSink, cite
 from app.answer.asked import Asked, answer_spans, asked_for, mark
+from app.answer.condense import CARRIED
 from app.answer.retrieval import Evidence
 from app.schemas import Citation
-from app.answer.text import covers, named_outlets, terms
+from app.answer.text import covers, named_outlets, terms, without_outlet_names
 from ingest.outlets import UNKNOWN_OUTLET
 from ingest.sentences import split_sentences
 from prompts import load_templates
@@ -51,6 +52,9 @@ ANSWER_TYPE_BONUS = 0.15  # ranking bonus for a sentence holding the asked kind 
 NEAR_BEST = 0.8  # only sentences within this share of the best score are worth quoting
 OUTLET_BAR = 0.7  # another outlet's best sentence within this share of the best one gets its own paragraph
 MAX_OUTLETS = 5
+# A follow-up condensed offline reads "its own words (about: carried words)" (app/answer/condense.py). A sentence
+# with none of its own words answers the earlier question again ("And when will it reopen?"), so it is discounted.
+FOLLOW_UP_MISS = 0.5
 REQUIRED_KINDS = frozenset({"distance", "money"})  # kinds so specific that no such span means no answer
 NUMBER_NAMES = ("One", "Two", "Three", "Four", "Five", "Six")
 VECTOR_CACHE_SIZE = 50_000
@@ -122,7 +126,8 @@ class ExtractiveAnswerer:
     def answer(self, question: str, evidence: list[Evidence], on_token: TokenSink | None = None) -> AnswerResult:
         """Quotes need no generation, so ``on_token`` is not called."""
         named = named_outlets(question, {e.outlet for e in evidence if e.outlet != UNKNOWN_OUTLET})
-        asked = _without_names(asked_for(question), named)
+        asked = asked_for(question)
+        asked = Asked(asked.kind, without_outlet_names(asked.topic, named))
         candidates = self.score(question, [e for e in evidence if e.outlet in named] if named else evidence, asked)
         support = max((c.score for c in candidates), default=0.0)
         if support < self.threshold or _lacks_required_kind(asked, candidates, self.threshold):
@@ -138,12 +143,15 @@ class ExtractiveAnswerer:
             return []
         vectors = self.vectors.encode([question] + [c.text for c in candidates])
         key_terms = {t: self.term_weight(t) for t in set(terms(asked.topic))}
+        own_terms = set(terms(asked.topic.split(CARRIED, 1)[0])) if CARRIED in asked.topic else set()
         total_weight = sum(key_terms.values())
         for candidate, vector in zip(candidates, vectors[1:], strict=True):
             found = set(terms(f"{candidate.context} {candidate.text}"))
             coverage = sum(w for t, w in key_terms.items() if covers(t, found)) / total_weight if total_weight else 0.0
             candidate.score = float(SEMANTIC_WEIGHT * (vector @ vectors[0]) + (1 - SEMANTIC_WEIGHT) * coverage)
-            candidate.spans = answer_spans(asked.kind, candidate.text, question)
+            candidate.spans = answer_spans(asked.kind, INERT_BOLD.sub("*", candidate.text), question)
+            if own_terms and not candidate.spans and not any(covers(t, found) for t in own_terms):
+                candidate.score *= FOLLOW_UP_MISS  # it answers the earlier question, not this one
             near_key_term = bool(set(terms(candidate.text)) & set(key_terms)) or coverage > 0
             candidate.rank = candidate.score + (ANSWER_TYPE_BONUS if candidate.spans and near_key_term else 0.0)
             candidate.vector = vector
@@ -180,7 +188,7 @@ class ExtractiveAnswerer:
             quotes = []
             for candidate in sorted(members, key=lambda c: (c.evidence.chunk.metadata["source"], c.offset)):
                 citations.append(cite(len(citations) + 1, candidate.evidence, candidate.text, candidate.score))
-                quoted = mark(INERT_BOLD.sub("*", candidate.text), candidate.spans or [])
+                quoted = mark(INERT_BOLD.sub("*", candidate.text), candidate.spans or [])  # spans index this text
                 quotes.append(self.templates["quote"].format(quote=quoted, n=len(citations)))
             paragraphs.append(" ".join([self._outlet_lead(outlet, members[0]), *quotes]))
         return "\n\n".join(paragraphs), citations
@@ -213,14 +221,6 @@ def _lacks_required_kind(asked: Asked, candidates: list[Candidate], threshold: f
     if asked.kind not in REQUIRED_KINDS:
         return False
     return not any(c.spans for c in candidates if c.score >= threshold)
-
-
-def _without_names(asked: Asked, outlets: list[str]) -> Asked:
-    """An outlet the question names says whose account to quote, not what it is about: not a key term."""
-    topic = asked.topic
-    for outlet in outlets:
-        topic = re.sub(re.escape(re.sub(r"^the\s+", "", outlet, flags=re.I)), " ", topic, flags=re.I)
-    return Asked(asked.kind, topic)
 
 
 def _candidates(evidence: list[Evidence]) -> list[Candidate]:

@@ -76,6 +76,14 @@ def named_outlets(question: str, outlets: Iterable[str]) -> list[str]:
     return named
 
 
+def without_outlet_names(text: str, outlets: Iterable[str]) -> str:
+    """``text`` without the named outlets: a named outlet says whose account to search, not what it is about."""
+    for outlet in outlets:
+        bare = re.sub(r"^the\s+", "", outlet, flags=re.IGNORECASE)
+        text = re.sub(rf"(?:\bthe\s+)?{re.escape(bare)}", " ", text, flags=re.IGNORECASE)
+    return " ".join(text.split())
+
+
 def message_text(content: object, separator: str = " ") -> str:
     """The text of a chat message: Gradio and chat models give a string or a list of typed parts."""
     if isinstance(content, str):

@@ -1,0 +1,169 @@
+"""Replies that answer (issue 15): the sentence that holds the answer, every outlet's account, follow-ups that
+switch outlet, the English-only notice, safe bold marks and example questions. Real model, real Chroma."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from app.answer.asked import answer_spans, asked_for, mark
+from app.answer.condense import condense
+from app.answer.language import is_english
+from app.eval.questionset import QuestionSetError, load_question_set
+from app.settings import Settings
+from app.web.chat_messages import reply_markdown
+from app.web.examples import example_questions
+
+
+def voices(answer) -> list[str]:
+    """Who each citation speaks for, in reading order (unattributed copy: each article is its own voice)."""
+    return [c.outlet if c.outlet != "unknown" else c.source for c in answer.citations]
+
+
+def test_every_outlet_gets_a_paragraph_before_any_second_quote(sample_newsdesk):
+    answer = sample_newsdesk.ask("Why did the US close its consulate in Basra?")
+    order = voices(answer)
+    distinct = list(dict.fromkeys(order))
+    assert len(distinct) >= 2
+    paragraphs = answer.answer.split("\n\n")
+    assert re.fullmatch(r"(Two|Three|Four|Five) outlets give a reason:", paragraphs[0])
+    assert len(paragraphs) == 1 + len(distinct)  # lead line, then one paragraph per outlet
+    for paragraph, voice in zip(paragraphs[1:], distinct, strict=True):
+        numbers = [int(n) for n in re.findall(r"\[(\d+)\]", paragraph)]
+        assert {voices(answer)[n - 1] for n in numbers} == {voice}
+
+
+def test_one_article_reply_says_so(sample_newsdesk):
+    answer = sample_newsdesk.ask("What did National Security Advisor John Bolton warn Iran about?")
+    assert answer.answer.startswith("One article ") and "hell to pay" in answer.answer
+
+
+def test_the_sentence_holding_the_distance_wins_over_a_loose_far(sample_newsdesk):
+    answer = sample_newsdesk.ask("How far is Basra from Baghdad?")
+    assert "**300 miles south**" in answer.answer
+    assert answer.citations[0].outlet == "The Washington Times"
+    assert all("far from the facilities" not in c.quote for c in answer.citations)
+
+
+def test_a_distance_question_with_no_distance_in_the_articles_is_refused(sample_newsdesk):
+    answer = sample_newsdesk.ask("How far is Basra from Tehran?")
+    assert answer.abstained and answer.citations == []
+
+
+@pytest.mark.parametrize(
+    ("question", "kind", "sentence", "marked"),
+    [
+        ("How far is Basra from Baghdad?", "distance", "It lies roughly 300 miles south of the capital.", "**300 miles south**"),
+        ("How much will maternity pay rise by?", "money", "Pay is to rise by £1,400 by 2007.", "**£1,400**"),
+        ("Which country did the EU demand that Turkey recognise?", "country", "The EU wants Turkey to recognise Cyprus.", "**Cyprus**"),
+        ("When did Ralph Miliband die?", "date", "His father Ralph died in 1994.", "**1994**"),
+        ("Where did Blair go sailing?", "place", "Mr Blair sailed across the lake in Bromsgrove.", "**in Bromsgrove**"),
+    ],
+)
+def test_answer_kind_and_marked_span(question, kind, sentence, marked):
+    asked = asked_for(question)
+    assert asked.kind == kind
+    assert marked in mark(sentence, answer_spans(kind, sentence, question))
+
+
+def test_far_names_the_kind_not_a_key_term():
+    assert "far" not in asked_for("How far is Basra from Baghdad?").topic.split()
+    assert asked_for("Who is Michael Maloof?").kind is None  # a description, not a name
+    assert answer_spans("person", "Tony Blair said so.", "What did Tony Blair say?") == []  # names the question already has
+
+
+def test_bold_marks_render_but_article_markup_stays_inert():
+    shown = reply_markdown("One article answers this:\n\nX reports: “<script>alert(1)</script> *[link](http://x)* **300 miles**” [1]")
+    assert "**300 miles**" in shown
+    assert "<script>" not in shown and "&lt;script&gt;" in shown
+    assert r"\[link\]" in shown and r"\*\[" in shown
+
+
+def test_an_articles_own_bold_cannot_open_a_mark(make_newsdesk, tmp_path):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "story.txt").write_text(
+        "Harbour report\n\nThe **new harbour** in Port Ellis lies roughly 40 miles north of the old town, officials said.\n"
+    )
+    newsdesk = make_newsdesk()
+    newsdesk.ingest([corpus])
+    answer = newsdesk.ask("How far is the new harbour in Port Ellis from the old town?")
+    assert "**40 miles north**" in answer.answer
+    assert answer.answer.count("**") == 2  # only the reply's own pair; the article's ** were collapsed
+    assert answer.citations[0].quote.count("**") == 2  # the citation keeps the article's words verbatim
+
+
+def test_follow_up_naming_another_outlet_replaces_the_earlier_one(sample_newsdesk):
+    earlier = "What did Press TV say about the consulate closure?"
+    assert condense("And what did the Washington Times say?", [earlier]) == (
+        "And what did the Washington Times say? (about: consulate closure)"
+    )
+    answer = sample_newsdesk.ask("And what did the Washington Times say?", [earlier])
+    assert "Press TV" not in answer.standalone_question
+    assert all(c.outlet == "The Washington Times" for c in answer.citations)
+
+
+def test_follow_up_with_a_pronoun_keeps_the_earlier_person():
+    earlier = "What did Iraqi foreign ministry spokesman Ahmed Mahjoub say about the US withdrawal?"
+    assert "Mahjoub" in condense("Was he aware of any Iranian role in the threats?", [earlier])
+    assert "Pompeo" not in condense("What about John Bolton?", ["What did Pompeo say about Iran?"])
+
+
+def test_refusals_hold_on_follow_ups(sample_newsdesk):
+    answer = sample_newsdesk.ask("And when will it reopen?", ["Why did the US close its consulate in Basra?"])
+    assert answer.abstained and answer.citations == []
+
+
+def test_a_question_not_in_english_gets_the_language_notice(sample_newsdesk):
+    answer = sample_newsdesk.ask("¿Por qué cerró Estados Unidos su consulado en Basora?")
+    assert answer.language_notice and "English" in answer.language_notice
+    assert answer.answer.startswith(answer.language_notice)
+    assert "do not answer" not in answer.answer
+    english = sample_newsdesk.ask("What did National Security Advisor John Bolton warn Iran about?")
+    assert english.language_notice is None
+
+
+@pytest.mark.parametrize(
+    ("question", "english"),
+    [
+        ("Pourquoi les États-Unis ont-ils fermé leur consulat à Bassora ?", False),
+        ("Warum hat die USA das Konsulat in Basra geschlossen?", False),
+        ("لماذا أغلقت الولايات المتحدة قنصليتها في البصرة؟", False),
+        ("Who is Jose de la Cruz?", True),
+        ("Abu Mahdi al-Mohandes?", True),
+        ("What is Opus Dei?", True),
+    ],
+)
+def test_language_detection(question, english):
+    assert is_english(question) is english
+
+
+def test_example_questions_name_an_articles_subject(sample_newsdesk):
+    examples = example_questions(sample_newsdesk.store, sample_newsdesk.sources(), [])
+    assert examples and len(examples) <= 3
+    titles = {r.title for r in sample_newsdesk.sources() if r.title}
+    for question in examples:
+        assert re.fullmatch(r"What (does .+ report|do the articles say) about [^?]+\?", question)
+        assert not any(title.split(",")[0] in question for title in titles)  # not a title cut at a comma
+    assert "What does The Washington Times report about a top Iraqi diplomat?" in examples
+
+
+def test_site_owner_sets_example_questions(monkeypatch):
+    monkeypatch.setenv("NEWSDESK_EXAMPLE_QUESTIONS", "Who ordered the evacuation? | Why, and when?")
+    configured = Settings().example_questions
+    assert configured == ["Who ordered the evacuation?", "Why, and when?"]
+    assert example_questions(None, [], configured) == configured
+
+
+def test_question_set_yaml_error_names_the_case_and_says_to_quote(tmp_path: Path):
+    path = tmp_path / "q.yaml"
+    path.write_text(
+        "version: 1\ncases:\n  - id: who-ordered-reason\n    question: What reason did he give for it?\n"
+        "    history: [Who ordered the evacuation of US diplomats from Basra?]\n"
+    )
+    with pytest.raises(QuestionSetError) as error:
+        load_question_set(path)
+    message = str(error.value)
+    assert "case 'who-ordered-reason'" in message and "line 5" in message and "quotes" in message
