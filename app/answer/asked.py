@@ -40,7 +40,7 @@ SPAN_PATTERNS: dict[str, re.Pattern[str]] = {
     "date": re.compile(rf"\b(?:1[6-9]\d\d|20\d\d)\b|\b(?:{MONTHS})\b(?:\s+\d{{1,2}})?|\b\d{{1,2}}\s+(?:{MONTHS})\b|\b(?:{DAYS})\b|"
                        r"\b(?:yesterday|today|last (?:week|month|year)|next (?:week|month|year))\b"),
     "person": re.compile(rf"\b(?:Mr|Ms|Mrs|Dr|Sir|Lord|Lady|Col|Gen|President|Minister|Secretary)\.?\s+{NAME}|"
-                         rf"\b[A-Z][a-z]+(?:\s+[A-Z][\w'’-]+)+"),
+                         rf"\b(?!(?:{DAYS}|{MONTHS})\b)(?:[A-Z][a-z]+|[A-Z]{{2,}})(?:\s+(?:of\s+)?[A-Z][\w'’-]+)+"),
     "place": re.compile(rf"{PLACE_PREPOSITION}{NAME}|\b(?:north|south|east|west|southern|northern|eastern|western|"
                         r"south-?western|north-?western|south-?eastern|north-?eastern)(?:\s+\w+)?\s+(?:of\s+)?[A-Z]\w+|"
                         r"\b(?:airport|capital|border|city|town|village|province|region|compound)\b"),

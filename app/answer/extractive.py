@@ -159,14 +159,18 @@ class ExtractiveAnswerer:
 
     def _select(self, candidates: list[Candidate]) -> list[Candidate]:
         """Each outlet's best sentence that clears the bar, best first; then more quotes by marginal relevance."""
-        best = max(c.rank for c in candidates)
+        best = max(candidates, key=lambda c: c.rank)
         eligible = [c for c in candidates if c.score >= self.threshold]
         chosen: list[Candidate] = []
         for candidate in sorted(eligible, key=lambda c: -c.rank):
             voices = {c.voice for c in chosen}
-            if candidate.voice not in voices and candidate.rank >= best * OUTLET_BAR and len(voices) < MAX_OUTLETS:
+            holds_answer = candidate.spans or not best.spans  # when the best holds the asked thing, so must the others
+            if (
+                candidate.voice not in voices and holds_answer and candidate.rank >= best.rank * OUTLET_BAR
+                and len(voices) < MAX_OUTLETS
+            ):
                 chosen.append(candidate)
-        pool = [c for c in eligible if c not in chosen and c.rank >= best * NEAR_BEST]
+        pool = [c for c in eligible if c not in chosen and c.rank >= best.rank * NEAR_BEST]
 
         def marginal(c: Candidate) -> float:
             redundancy = max((float(c.vector @ s.vector) for s in chosen), default=0.0)
