@@ -96,13 +96,13 @@ def test_an_articles_own_bold_cannot_open_a_mark(make_newsdesk, tmp_path):
 
 
 def test_follow_up_naming_another_outlet_replaces_the_earlier_one(sample_newsdesk):
-    earlier = "What did Press TV say about the consulate closure?"
-    assert condense("And what did the Washington Times say?", [earlier]) == (
-        "And what did the Washington Times say? (about: consulate closure)"
+    assert condense("And what did the Washington Times say?", ["What did Press TV say about the consulate closure?"]) == (
+        "What did Washington Times say about the consulate closure?"
     )
-    answer = sample_newsdesk.ask("And what did the Washington Times say?", [earlier])
-    assert "Press TV" not in answer.standalone_question
-    assert all(c.outlet == "The Washington Times" for c in answer.citations)
+    earlier = "What did The Washington Times report about the consulate closure?"
+    answer = sample_newsdesk.ask("And what did Press TV say?", [earlier])
+    assert "Washington" not in answer.standalone_question
+    assert answer.citations and {c.outlet for c in answer.citations} == {"Press TV"}
 
 
 def test_follow_up_with_a_pronoun_keeps_the_earlier_person():

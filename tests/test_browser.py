@@ -33,10 +33,17 @@ def ask_in_chat(scope, question: str) -> None:
     box.press("Enter")
 
 
+def shown(text: str) -> str:
+    """What a reader sees of an answer: its ``**`` bold marks render as bold, not as characters."""
+    return text.replace("**", "")
+
+
 def expect_reply(scope, answer: dict) -> None:
     """The last reply shows the answer text, then one source element per citation naming outlet and file."""
     chat = scope.locator("#newsdesk-chat")
-    expect(chat).to_contain_text(answer["answer"], timeout=REPLY_SECONDS)
+    expect(chat).to_contain_text(shown(answer["answer"]), timeout=REPLY_SECONDS)
+    if "**" in answer["answer"]:  # the words that answer are shown in bold, not as asterisks
+        expect(chat.locator("strong").first).to_be_visible()
     expect(scope.locator("#question textarea")).to_be_editable()  # the chat has finished updating
     titles = chat.locator(".thought-group [role=button]")
     for citation in answer["citations"]:

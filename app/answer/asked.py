@@ -87,7 +87,8 @@ def asked_for(question: str) -> Asked:
     for kind, pattern in ASK_PATTERNS:
         match = pattern.search(question)
         if match:
-            topic = (question[: match.start()] + " " + question[match.end():]).strip()
+            # "Why"/"what reason" stay: alone, "What reason did he give for it?" would keep only "give".
+            topic = question if kind == "reason" else (question[: match.start()] + " " + question[match.end():]).strip()
             return Asked(kind, topic)
     return Asked(None, question)
 
