@@ -27,7 +27,7 @@ def test_every_outlet_gets_a_paragraph_before_any_second_quote(sample_newsdesk):
     order = voices(answer)
     distinct = list(dict.fromkeys(order))
     assert len(distinct) >= 2
-    paragraphs = answer.answer.split("\n\n")
+    paragraphs = answer.answer.split("\n")
     assert re.fullmatch(r"(Two|Three|Four|Five) outlets give a reason:", paragraphs[0])
     assert len(paragraphs) == 1 + len(distinct)  # lead line, then one paragraph per outlet
     for paragraph, voice in zip(paragraphs[1:], distinct, strict=True):

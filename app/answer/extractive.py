@@ -195,7 +195,8 @@ class ExtractiveAnswerer:
                 quoted = mark(INERT_BOLD.sub("*", candidate.text), candidate.spans or [])  # spans index this text
                 quotes.append(self.templates["quote"].format(quote=quoted, n=len(citations)))
             paragraphs.append(" ".join([self._outlet_lead(outlet, members[0]), *quotes]))
-        return "\n\n".join(paragraphs), citations
+        # One line each: the chat shows line breaks, and a blank line would split a compare section in the CLI.
+        return "\n".join(paragraphs), citations
 
     def _lead_line(self, groups: dict[tuple[str, str], list[Candidate]], asked: Asked) -> str:
         """"Three outlets give a reason:" / "One article answers this:"."""
