@@ -131,9 +131,7 @@ class Settings(BaseSettings):
     @classmethod
     def _split_questions(cls, value: object) -> object:
         """``Who ordered it? | Why?`` → a list; ``|`` because questions contain commas."""
-        if isinstance(value, str):
-            return [part.strip() for part in value.split("|") if part.strip()]
-        return value
+        return _split_list(value, "|")
 
     @field_validator("allowed_hosts", mode="before")
     @classmethod
@@ -153,14 +151,18 @@ class Settings(BaseSettings):
             return [_origin(str(part)) for part in value]
         return value
 
-
     @field_validator("api_keys", mode="before")
     @classmethod
     def _split_keys(cls, value: object) -> object:
         """``key-one,key-two`` → a list; blanks are dropped so a trailing comma does not allow an empty key."""
-        if isinstance(value, str):
-            return [part.strip() for part in value.split(",") if part.strip()]
-        return value
+        return _split_list(value, ",")
+
+
+def _split_list(value: object, separator: str) -> object:
+    """An environment string split on ``separator``, parts stripped and blanks dropped; other values unchanged."""
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(separator) if part.strip()]
+    return value
 
 
 def _origin(text: str) -> str:
