@@ -34,8 +34,8 @@ def ask_in_chat(scope, question: str) -> None:
 
 
 def shown(text: str) -> str:
-    """What a reader sees of an answer: its ``**`` bold marks render as bold, not as characters."""
-    return text.replace("**", "")
+    """The text of an answer as rendered: ``**`` marks become bold and line breaks ``<br>``, neither shows characters."""
+    return text.replace("**", "").replace("\n", "")
 
 
 def expect_reply(scope, answer: dict) -> None:
