@@ -98,3 +98,33 @@ def test_a_client_that_disconnects_mid_stream_frees_the_worker(sample_newsdesk):
     finally:
         server.stop()
         model.stop()
+
+
+def test_streams_and_plain_asks_share_one_cap_on_answers_at_once(sample_newsdesk):
+    """With one answer slot, a plain ``/api/ask`` waits while a streamed answer holds it, then runs once it is free."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from app.web.server import create_app
+
+    model = DrippingServer()
+    newsdesk = llm_newsdesk(sample_newsdesk, llm="openai", llm_base_url=model.base_url, llm_model="drip", ui_concurrency=1)
+    server = InProcessServer.start(create_app(newsdesk))
+    try:
+        with ThreadPoolExecutor(1) as pool:
+            with httpx.stream("POST", f"{server.url}/api/ask/stream", json={"question": QUESTION}, timeout=120) as response:
+                drafts = 0
+                waiting = None
+                for kind, _ in events(response):
+                    if kind != "draft":
+                        continue
+                    drafts += 1
+                    if waiting is None:  # the stream holds the only slot: ask something that needs no model
+                        waiting = pool.submit(httpx.post, f"{server.url}/api/ask", json={"question": UNANSWERABLE}, timeout=120)
+                    elif waiting.done() or drafts >= 200:
+                        break
+                assert not waiting.done(), "a plain ask ran while a streamed answer held the only answer slot"
+            reply = waiting.result(timeout=120)  # hanging up frees the slot
+        assert reply.status_code == 200 and reply.json()["abstained"] is True
+    finally:
+        server.stop()
+        model.stop()

@@ -59,9 +59,9 @@ def http_errors() -> Iterator[None]:
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, str(error)) from None
 
 
-def build_api_router(newsdesk: Newsdesk) -> APIRouter:
+def build_api_router(newsdesk: Newsdesk, answer_slots: asyncio.Semaphore) -> APIRouter:
+    """``answer_slots`` is the server's one cap on answers computed at once, shared with the streaming routes."""
     router = APIRouter(prefix="/api", tags=["newsdesk"])
-    answer_slots = asyncio.Semaphore(newsdesk.settings.ui_concurrency)
 
     async def answered(work: Callable, request: AskRequest):
         """Run ``work`` in the thread pool once an answer slot is free; waiting holds no thread."""

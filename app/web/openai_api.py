@@ -156,7 +156,8 @@ def build_openai_router(newsdesk: Newsdesk, workers: AnswerWorkers) -> APIRouter
             return StreamingResponse(completion_chunks(chat.model, job, workers), media_type="text/event-stream",
                                      headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
         try:
-            reply = await run_in_threadpool(job.work, None, None)
+            async with workers.slots:
+                reply = await run_in_threadpool(job.work, None, None)
         except (BadInput, StoreUnavailable) as error:
             return openai_error(error_status(error), error_message(error))
         return JSONResponse(completion(chat.model, reply))

@@ -66,8 +66,8 @@ def create_app(newsdesk: Newsdesk, host: str = "127.0.0.1", port: int = 7860, ad
     app = FastAPI(title="newsdesk", summary="Cited answers about a collection of news articles.", docs_url="/api/docs",
                   openapi_url="/api/openapi.json", redoc_url=None)
     app.add_exception_handler(RequestValidationError, readable_validation_error)
-    app.state.answer_workers = AnswerWorkers()
-    app.include_router(build_api_router(newsdesk))
+    app.state.answer_workers = AnswerWorkers(settings.ui_concurrency)
+    app.include_router(build_api_router(newsdesk, app.state.answer_workers.slots))
     app.include_router(build_stream_router(newsdesk, app.state.answer_workers))
     app.include_router(build_openai_router(newsdesk, app.state.answer_workers))
     app.include_router(build_widget_router())

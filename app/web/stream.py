@@ -46,9 +46,14 @@ class ClientGone(Exception):
 
 
 class AnswerWorkers:
-    """How many streamed answers are being computed right now, and how many were stopped by a disconnect."""
+    """The server's answer slots, shared by every answering route, and the streamed answers being computed now.
 
-    def __init__(self) -> None:
+    One semaphore for ``/api/ask``, ``/api/compare``, their streams and ``/v1/chat/completions``: answering is
+    CPU-bound, so however a request arrives it waits for a slot instead of slowing every answer in progress.
+    """
+
+    def __init__(self, limit: int) -> None:
+        self.slots = asyncio.Semaphore(limit)
         self.active = 0
         self.stopped = 0
         self._changed = threading.Condition()
@@ -148,11 +153,13 @@ async def job_events(job: Job, workers: AnswerWorkers) -> AsyncIterator[StreamEv
             post("error", {"message": error_message(error), "status": error_status(error)})
         finally:
             workers.finished(stopped=gone.is_set())
+            loop.call_soon_threadsafe(workers.slots.release)
 
-    workers.started()
-    threading.Thread(target=work, name="newsdesk-stream", daemon=True).start()
     try:
         yield StreamEvent("progress", {"stage": "retrieving"})
+        await workers.slots.acquire()  # waiting holds no thread; a client gone while waiting never takes the slot
+        workers.started()
+        threading.Thread(target=work, name="newsdesk-stream", daemon=True).start()
         while True:
             event = await inbox.get()
             if event.kind == job.final:
