@@ -47,7 +47,10 @@ def ask(page: Page, question: str) -> None:
 def expect_answer(page: Page, answer: dict) -> None:
     """The last turn shows the answer text, then one numbered source per citation with outlet and file."""
     turn = page.locator("#newsdesk-widget .msg").last
-    expect(turn.locator(".a > p").first).to_have_text(answer["answer"], timeout=REPLY_MS)
+    shown = turn.locator(".a > p").first
+    expect(shown).to_have_text(answer["answer"].replace("**", ""), timeout=REPLY_MS)
+    marked = answer["answer"].split("**")[1::2]  # the answer's **bold** spans render as <strong>, not as asterisks
+    expect(shown.locator("strong")).to_have_text(marked)
     sources = turn.locator("ol > li")
     expect(sources).to_have_count(len(answer["citations"]))
     for item, citation in zip(sources.all(), answer["citations"], strict=True):

@@ -58,6 +58,15 @@
     return node;
   }
 
+  // The answer marks the words that answer the question as **bold**; the parts become text nodes and
+  // <strong> elements, so article text is still never parsed as HTML.
+  function setMarked(node, text) {
+    node.replaceChildren();
+    String(text).split("**").forEach(function (part, i) {
+      if (part) node.append(i % 2 ? el("strong", {}, part) : document.createTextNode(part));
+    });
+  }
+
   var host = el("div", { id: "newsdesk-widget" });
   var root = host.attachShadow({ mode: "open" });
   var style = el("style", null, CSS);
@@ -184,10 +193,10 @@
     function onEvent(kind, data) {
       if (kind === "progress") status.textContent = STAGES[data.stage] || status.textContent;
       else if (kind === "draft") { text.textContent += data.text; status.textContent = "Draft, being checked against the articles…"; }
-      else if (kind === "text") { streamed += data.text; text.textContent = streamed; }
+      else if (kind === "text") { streamed += data.text; setMarked(text, streamed); }
       else if (kind === "answer") {
         status.remove();
-        text.textContent = data.answer;
+        setMarked(text, data.answer);
         if (data.citations.length) reply.append(el("p", { class: "srch" }, "Sources"), sources(data.citations));
         history.push(question);
       } else if (kind === "error") { status.className = "err"; status.textContent = data.message; }
