@@ -156,7 +156,7 @@ class ChunkStore:
                 raise EmbedderMismatch(
                     f"the store in {self.data_dir} was embedded by {written['runtime']} ({written['model_file']}, "
                     f"sha256 {written['sha256'][:12]}), not by {current['runtime']} ({current['model_file']}, "
-                    f"sha256 {current['sha256'][:12]}); set NEWSDESK_EMBED_RUNTIME to match it, or ingest into a new "
+                    f"sha256 {current['sha256'][:12]}); set NEWSDESK_EMBED_RUNTIME={written['runtime']} to use it, or ingest into a new "
                     "NEWSDESK_DATA_DIR"
                 )
         if not articles or not record.exists():
