@@ -7,7 +7,7 @@ import pytest
 from ingest import sample_corpus_dir
 from ingest.chunking import Chunker, cl100k_counter
 from ingest.cleaning import clean_text
-from vectorstore.embeddings import MAX_WORDPIECES
+from vectorstore.embeddings import MAX_WORDPIECES, ReferenceEncoder
 
 
 @pytest.fixture(scope="module")
@@ -37,8 +37,9 @@ def test_every_chunk_fits_both_limits_and_is_an_exact_slice(chunker, embeddings)
 def test_the_model_would_see_every_wordpiece(chunker, embeddings):
     """256 includes [CLS] and [SEP]; the model's own tokenizer must agree with our count."""
     longest = max(chunker.split(nasty_text()), key=lambda c: embeddings.count_wordpieces(c.text))
-    encoded = embeddings.model.tokenizer(longest.text)["input_ids"]
-    assert len(encoded) == embeddings.count_wordpieces(longest.text) <= embeddings.model.max_seq_length
+    reference = ReferenceEncoder(embeddings.model_dir, batch_size=8).model  # sentence-transformers, as the model ships
+    encoded = reference.tokenizer(longest.text)["input_ids"]
+    assert len(encoded) == embeddings.count_wordpieces(longest.text) <= reference.max_seq_length
 
 
 def test_chunks_cover_the_text_and_overlap_by_a_sentence(chunker):

@@ -62,11 +62,11 @@ def test_a_store_refuses_vectors_from_another_runtime(make_newsdesk, models_dir)
     onnx = make_newsdesk()
     onnx.ingest()
     torch_side = Newsdesk(Settings(data_dir=onnx.settings.data_dir, embed_runtime="torch"))
-    with pytest.raises(EmbedderMismatch, match="embedded by onnxruntime .* not by sentence-transformers"):
+    with pytest.raises(EmbedderMismatch, match="embedded by onnxruntime .* not by sentence-transformers.*set NEWSDESK_EMBED_RUNTIME=onnx to use it"):
         torch_side.ask("Why did the consulate close?")
     (onnx.settings.data_dir / "embedder.json").unlink()  # a store from before the record existed: torch wrote it
     fresh = Newsdesk(Settings(data_dir=onnx.settings.data_dir))
-    with pytest.raises(EmbedderMismatch, match="embedded by sentence-transformers .* not by onnxruntime"):
+    with pytest.raises(EmbedderMismatch, match="embedded by sentence-transformers .* not by onnxruntime.*set NEWSDESK_EMBED_RUNTIME=torch to use it"):
         fresh.ask("Why did the consulate close?")
 
 
