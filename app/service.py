@@ -230,7 +230,7 @@ class Newsdesk:
             raise TooLarge(f"the {what} is {len(text)} characters long; the limit is {limit} (NEWSDESK_MAX_QUESTION_CHARS)")
 
     def ingested_outlets(self) -> list[str]:
-        return sorted({record.outlet for record in self.store.catalog.articles().values()})
+        return list(self.store.catalog.outlets())
 
     def resolve_outlets(self, names: list[str]) -> list[str]:
         """Canonical names of ingested outlets; an unknown one is a ``BadInput`` that lists the known ones."""

@@ -22,8 +22,11 @@ import json
 import os
 import tempfile
 import threading
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from types import MappingProxyType
 
 from pydantic import BaseModel, Field, ValidationError
 
@@ -64,36 +67,77 @@ class ArticleRecord(BaseModel):
         return f"{self.doc_hash[:16]}:{self.source}"
 
 
+@dataclass(frozen=True)
+class CatalogView:
+    """One committed state, with what the query path derives from it computed once per change, not per question.
+
+    ``generation`` grows by one with every change this process sees, so a
+    reader (the lexical index) can tell cheaply whether it must sync.
+    """
+
+    articles: Mapping[str, ArticleRecord]
+    versions: frozenset[str]
+    outlets: tuple[str, ...]
+    generation: int
+
+    @classmethod
+    def of(cls, articles: dict[str, ArticleRecord], generation: int) -> CatalogView:
+        records = articles.values()
+        return cls(
+            articles=MappingProxyType(articles),
+            versions=frozenset(record.version for record in records),
+            outlets=tuple(sorted({record.outlet for record in records})),
+            generation=generation,
+        )
+
+
 class Catalog:
     """Committed articles keyed by source; reloaded from disk when another process changed it.
 
-    The server reads it from many threads, so the in-memory copy and the file
-    stamp it belongs to change together under one lock.
+    The server reads it from many threads, so the view and the file stamp it
+    belongs to change together under one lock. Readers get a read-only view,
+    never a copy, so a large archive costs nothing per question.
     """
 
     def __init__(self, data_dir: Path) -> None:
         self.path = Path(data_dir) / CATALOG_FILE
-        self._articles: dict[str, ArticleRecord] = {}
+        self._view = CatalogView.of({}, 0)
         self._loaded_stamp: object = _UNREAD
         self._lock = threading.Lock()
 
-    def articles(self) -> dict[str, ArticleRecord]:
-        """The current committed articles (a fresh read if the file changed)."""
+    def view(self) -> CatalogView:
+        """The current committed state (a fresh read if the file changed)."""
         with self._lock:
             stamp = self._stamp()
             if stamp != self._loaded_stamp:
-                self._articles = self._read()
+                self._view = CatalogView.of(self._read(), self._view.generation + 1)
                 self._loaded_stamp = stamp
-            return dict(self._articles)
+            return self._view
+
+    def articles(self) -> Mapping[str, ArticleRecord]:
+        """The committed articles by source (read-only)."""
+        return self.view().articles
+
+    def versions(self) -> frozenset[str]:
+        """The committed version keys: what a chunk must carry to be visible."""
+        return self.view().versions
+
+    def outlets(self) -> tuple[str, ...]:
+        """The outlets of the committed articles, sorted."""
+        return self.view().outlets
+
+    @property
+    def generation(self) -> int:
+        return self.view().generation
 
     def commit(self, *records: ArticleRecord) -> None:
         """Make each record the committed version of its article, in one atomic write."""
-        articles = self.articles()
+        articles = dict(self.articles())
         articles.update((record.source, record) for record in records)
         self._write(articles)
 
     def remove(self, source: str) -> None:
-        articles = self.articles()
+        articles = dict(self.articles())
         articles.pop(source, None)
         self._write(articles)
 
@@ -145,5 +189,5 @@ class Catalog:
             Path(tmp).unlink(missing_ok=True)
             raise
         with self._lock:
-            self._articles = articles
+            self._view = CatalogView.of(articles, self._view.generation + 1)
             self._loaded_stamp = self._stamp()

@@ -252,6 +252,12 @@ class ChunkStore:
         for chunk_id, text, meta in zip(result["ids"], result["documents"], result["metadatas"], strict=True):
             yield StoredChunk(id=chunk_id, text=text, metadata=meta)
 
+    def chunks_of_versions(self, versions: list[str], batch: int = 200) -> Iterator[StoredChunk]:
+        """The chunks of the given article versions, fetched ``batch`` versions at a time so no filter grows
+        with the list (the lexical index syncs new articles through this)."""
+        for start in range(0, len(versions), batch):
+            yield from self.iter_chunks({"version": {"$in": versions[start : start + batch]}})
+
     def dense_search(self, query_vector: list[float], k: int, where: dict) -> list[tuple[StoredChunk, float]]:
         """Nearest committed chunks with their cosine similarity."""
         self.check_embedder()

@@ -99,7 +99,7 @@ def retrieve_evidence(state: State, embeddings: MiniLMEmbeddings, retriever: Hyb
     """
     question, outlets = state["standalone_question"], state["outlets"]
     if not outlets:
-        ingested = {record.outlet for record in retriever.store.catalog.articles().values()} - {UNKNOWN_OUTLET}
+        ingested = set(retriever.store.catalog.outlets()) - {UNKNOWN_OUTLET}
         outlets = named_outlets(question, ingested)
         question = without_outlet_names(question, outlets) or question
     return retriever.retrieve(question, embeddings.embed_query(question), outlets)
