@@ -77,8 +77,15 @@ def log_tail(log: Path) -> str:
 
 
 def disk_usage_mb(path: Path) -> float:
-    """What ``du`` counts (allocated blocks), in MB."""
-    return sum(p.lstat().st_blocks * 512 for p in path.rglob("*")) / 1e6
+    """What ``du`` counts (allocated blocks), in MB; a file that vanishes mid-walk (a running ingest) counts 0."""
+    total = 0
+    for folder, _, names in os.walk(path):
+        for name in names:
+            try:
+                total += os.lstat(os.path.join(folder, name)).st_blocks * 512
+            except FileNotFoundError:
+                pass
+    return total / 1e6
 
 
 @dataclass
@@ -118,8 +125,7 @@ def heartbeat(what: str, store: Store) -> Iterator[None]:
 
     def beat() -> None:
         while not done.wait(HEARTBEAT_SECONDS):
-            size = disk_usage_mb(store.data_dir) if store.data_dir.exists() else 0.0
-            progress(f"{what}: {time.monotonic() - started:.0f} s, store {size:.0f} MB")
+            progress(f"{what}: {time.monotonic() - started:.0f} s, store {disk_usage_mb(store.data_dir):.0f} MB")
 
     thread = threading.Thread(target=beat, daemon=True)
     thread.start()
