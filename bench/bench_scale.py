@@ -71,6 +71,12 @@ def progress(message: str) -> None:
     print(f"bench_scale: {message}", file=sys.stderr, flush=True)
 
 
+def process_cpu_s(pid: int) -> float:
+    """User + system CPU seconds of a running process, from ``/proc``: beside wall time on a shared host."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def log_tail(log: Path) -> str:
     lines = log.read_text(encoding="utf-8", errors="replace").splitlines() if log.exists() else []
     return "\n".join(lines[-LOG_TAIL_LINES:])
@@ -271,22 +277,25 @@ def bench_serving(store: Store, needles: list[Needle], figures: Figures) -> None
                 "first start after ingest", f"health ok after {to_health:.1f} s; first answer {ms(opening.client_ms)}")
     progress("restarting newsdesk serve")
     with serving(store) as (server, to_health), httpx.Client(timeout=ASK_TIMEOUT_S) as client:
-        rss_at_health = process_status(server.process.pid)[0]
+        rss_at_health, cpu_at_health = process_status(server.process.pid)[0], process_cpu_s(server.process.pid)
         cold = ask(client, server.url, restart.question)
-        figures.add("restart", {"to_health_s": round(to_health, 2), "first_answer_ms": round(cold.client_ms),
+        figures.add("restart", {"to_health_s": round(to_health, 2), "to_health_cpu_s": round(cpu_at_health, 1),
+                                "first_answer_ms": round(cold.client_ms),
                                 "first_answer_timings_ms": cold.answer.get("timings_ms")},
-                    "restart: start to /api/health ok", f"{to_health:.2f} s")
+                    "restart: start to /api/health ok", f"{to_health:.2f} s ({cpu_at_health:.1f} CPU s of the server)")
         figures.note("restart: first question", f"{ms(cold.client_ms)} client-side (timings_ms total "
                      f"{ms(cold.timing('total'))}; target at 100k: <= 2 s)")
         progress(f"asking {len(warm)} needle questions")
+        cpu_before = process_cpu_s(server.process.pid)
         asked = [ask(client, server.url, needle.question) for needle in warm]
         rss = process_status(server.process.pid)[0]
+        cpu_per_answer_ms = (process_cpu_s(server.process.pid) - cpu_before) * 1000 / len(warm)
     figures.add("server_rss_mb", {"at_health": round(rss_at_health), "after_questions": round(rss)},
                 "server RSS (VmRSS)", f"{rss_at_health:.0f} MB at health ok, {rss:.0f} MB after the questions")
-    report_warm(asked, warm, figures)
+    report_warm(asked, warm, cpu_per_answer_ms, figures)
 
 
-def report_warm(asked: list[Asked], needles: list[Needle], figures: Figures) -> None:
+def report_warm(asked: list[Asked], needles: list[Needle], cpu_per_answer_ms: float, figures: Figures) -> None:
     retrieve = p50_p95([a.timing("retrieve") for a in asked])
     total = p50_p95([a.timing("total") for a in asked])
     client = p50_p95([a.client_ms for a in asked])
@@ -296,6 +305,8 @@ def report_warm(asked: list[Asked], needles: list[Needle], figures: Figures) -> 
     figures.note("  retrieval (timings_ms retrieve) p50 / p95", f"{ms(retrieve['p50'])} / {ms(retrieve['p95'])}")
     figures.note("  whole answer (timings_ms total) p50 / p95", f"{ms(total['p50'])} / {ms(total['p95'])}")
     figures.note("  whole answer (client-side) p50 / p95", f"{ms(client['p50'])} / {ms(client['p95'])}")
+    figures.add("server_cpu_ms_per_answer", round(cpu_per_answer_ms, 1), "  server CPU per answer (mean)",
+                ms(cpu_per_answer_ms))
     first = sum(a.cited()[:1] == [n.source] for a, n in zip(asked, needles)) / count
     anywhere = sum(n.source in a.cited() for a, n in zip(asked, needles)) / count
     figure_said = sum(n.figure in a.answer.get("answer", "") for a, n in zip(asked, needles)) / count
