@@ -25,6 +25,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 from app.eval.evaluation import percentile
 from app.eval.questionset import load_question_set
@@ -85,17 +86,21 @@ class Measured:
     cpu: float
     rss_mb: float
     stdout: str
+    returncode: int = 0
 
 
-def run_measured(command: list[str], env: dict[str, str]) -> Measured:
+def run_measured(command: list[str], env: dict[str, str], stderr: int | IO = subprocess.DEVNULL,
+                 check: bool = True) -> Measured:
+    """Run ``command`` to its end; ``stderr`` may be a file to keep, and ``check=False`` returns a failed run too."""
     started = time.perf_counter()
-    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=stderr, text=True)
     stdout = process.stdout.read()
     _, status, usage = os.wait4(process.pid, 0)
     process.returncode = os.waitstatus_to_exitcode(status)
-    if process.returncode:
+    if check and process.returncode:
         raise subprocess.CalledProcessError(process.returncode, command)
-    return Measured(time.perf_counter() - started, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, stdout)
+    return Measured(time.perf_counter() - started, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, stdout,
+                    process.returncode)
 
 
 def bench_cold_start(data_dir: Path, runs: int) -> None:

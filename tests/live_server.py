@@ -19,6 +19,7 @@ from pathlib import Path
 import httpx
 
 STARTUP_SECONDS = 180
+POLL_SECONDS = 0.1  # fine enough for bench_scale.py to time a start to the first healthy answer
 
 
 def free_port() -> int:
@@ -64,7 +65,7 @@ def wait_for(process: subprocess.Popen, log: Path, url: str, headers: dict[str, 
                 return
         except httpx.TransportError:
             pass
-        time.sleep(0.5)
+        time.sleep(POLL_SECONDS)
     stop()
     raise RuntimeError(f"{what} did not answer within {STARTUP_SECONDS} s:\n{log.read_text()}")
 
