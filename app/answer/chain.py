@@ -92,17 +92,25 @@ def assemble(state: State) -> Answer:
 
 
 def retrieve_evidence(state: State, embeddings: MiniLMEmbeddings, retriever: HybridRetriever) -> list:
-    """Evidence for the standalone question; a question that names ingested outlets searches only them.
+    """Evidence for the standalone question; a question that names ingested outlets searches them first.
 
     "And what did the Washington Times say?" searches The Washington Times for the carried topic, without
-    the outlet's name, which would otherwise pull in every passage that merely mentions the outlet.
+    the outlet's name, which would otherwise pull in every passage that merely mentions the outlet. The
+    best passages of all outlets follow: the answerer quotes only the named outlet, but the others can
+    establish the topic that the named outlet tells in its own words.
     """
     question, outlets = state["standalone_question"], state["outlets"]
-    if not outlets:
-        ingested = set(retriever.store.catalog.outlets()) - {UNKNOWN_OUTLET}
-        outlets = named_outlets(question, ingested)
-        question = without_outlet_names(question, outlets) or question
-    return retriever.retrieve(question, embeddings.embed_query(question), outlets)
+    if outlets:
+        return retriever.retrieve(question, embeddings.embed_query(question), outlets)
+    ingested = set(retriever.store.catalog.outlets()) - {UNKNOWN_OUTLET}
+    named = named_outlets(question, ingested)
+    topic = without_outlet_names(question, named) or question
+    vector = embeddings.embed_query(topic)
+    if not named:
+        return retriever.retrieve(topic, vector)
+    own = retriever.retrieve(topic, vector, named)
+    seen = {e.chunk.id for e in own}
+    return own + [e for e in retriever.retrieve(topic, vector) if e.chunk.id not in seen]
 
 
 def build_answer_chain(

@@ -10,6 +10,8 @@ import re
 from collections.abc import Iterable
 
 WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*", re.UNICODE)
+# "U.S." and "U.K." are the same terms as "US" and "UK"; split at the dots they were two dropped letters.
+DOTTED_ABBREVIATION = re.compile(r"\b((?:[A-Z]\.){2,})")
 
 STOP_WORDS = frozenset(
     """a about above after again against all am an and any are aren't as at be because been before being below
@@ -32,20 +34,25 @@ def fold(word: str) -> str:
     return word
 
 
+def words(text: str) -> list[str]:
+    """Word tokens of ``text``, with dotted abbreviations joined ("U.S." is one word, "US")."""
+    return WORD.findall(DOTTED_ABBREVIATION.sub(lambda m: m.group(1).replace(".", "") + " ", text))
+
+
 def terms(text: str) -> list[str]:
     """Folded content words of ``text``, in order, repeats kept (BM25 counts them)."""
-    return [f for word in WORD.findall(text) if (f := fold(word)) not in STOP_WORDS and len(f) > 1]
+    return [f for word in words(text) if (f := fold(word)) not in STOP_WORDS and len(f) > 1]
 
 
 def content_words(text: str) -> list[str]:
     """The original spelling of each distinct content word, in order (for readable carried context)."""
-    seen, words = set(), []
-    for word in WORD.findall(text):
+    seen, kept = set(), []
+    for word in words(text):
         folded = fold(word)
         if folded not in STOP_WORDS and len(folded) > 1 and folded not in seen:
             seen.add(folded)
-            words.append(word)
-    return words
+            kept.append(word)
+    return kept
 
 
 MIN_PREFIX = 3
