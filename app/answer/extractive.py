@@ -33,12 +33,12 @@ import numpy as np
 
 import re
 
-from app.answer.answering import AnswerResult, TokenSink, cite
+from app.answer.answering import AnswerResult, TokenSink, cite, named_evidence
 from app.answer.asked import Asked, answer_spans, asked_for, mark
 from app.answer.condense import CARRIED
 from app.answer.retrieval import Evidence
 from app.schemas import Citation
-from app.answer.text import covers, named_outlets, terms, without_outlet_names
+from app.answer.text import covers, terms, without_outlet_names
 from ingest.outlets import UNKNOWN_OUTLET
 from ingest.sentences import split_sentences
 from prompts import load_templates
@@ -137,7 +137,7 @@ class ExtractiveAnswerer:
         A question that names outlets is answered from their evidence only; the rest of the evidence can
         only establish the topic for them (``echoes_of_established``).
         """
-        named = named_outlets(question, {e.outlet for e in evidence if e.outlet != UNKNOWN_OUTLET})
+        named, _ = named_evidence(question, evidence)
         asked = asked_for(question)
         asked = Asked(asked.kind, without_outlet_names(asked.topic, named))
         candidates = self.score(question, evidence, asked)
