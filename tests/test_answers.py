@@ -121,6 +121,8 @@ def test_follow_up_switching_to_the_washington_times_quotes_it(sample_newsdesk, 
     assert not answer.abstained and "Press TV" not in answer.standalone_question
     assert {c.outlet for c in answer.citations} == {"The Washington Times"}
     assert answer.answer.splitlines()[1].startswith("The Washington Times reports:")
+    assert [r.rank for r in answer.retrieved] == list(range(1, len(answer.retrieved) + 1))
+    assert answer.retrieved[0].outlet == "The Washington Times"  # its passages first, then those that set the topic
 
 
 @pytest.mark.parametrize(

@@ -10,6 +10,7 @@ built with; retrieval and assembly do not change.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from time import perf_counter
 from typing import Any
 
@@ -110,7 +111,8 @@ def retrieve_evidence(state: State, embeddings: MiniLMEmbeddings, retriever: Hyb
         return retriever.retrieve(topic, vector)
     own = retriever.retrieve(topic, vector, named)
     seen = {e.chunk.id for e in own}
-    return own + [e for e in retriever.retrieve(topic, vector) if e.chunk.id not in seen]
+    combined = own + [e for e in retriever.retrieve(topic, vector) if e.chunk.id not in seen]
+    return [replace(e, rank=rank) for rank, e in enumerate(combined, start=1)]  # ranks stay 1..n, named first
 
 
 def build_answer_chain(
