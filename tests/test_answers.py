@@ -10,11 +10,15 @@ import pytest
 
 from app.answer.asked import answer_spans, asked_for, mark
 from app.answer.condense import condense
+from app.answer.extractive import Candidate, further_accounts
+from app.answer.retrieval import Evidence
+from app.answer.text import terms
 from app.answer.language import is_english
 from app.eval.questionset import QuestionSetError, load_question_set
 from app.settings import Settings
 from app.web.chat_messages import reply_markdown
 from app.web.examples import example_questions
+from vectorstore.store import StoredChunk
 
 
 def voices(answer) -> list[str]:
@@ -103,6 +107,64 @@ def test_follow_up_naming_another_outlet_replaces_the_earlier_one(sample_newsdes
     answer = sample_newsdesk.ask("And what did Press TV say?", [earlier])
     assert "Washington" not in answer.standalone_question
     assert answer.citations and {c.outlet for c in answer.citations} == {"Press TV"}
+
+
+@pytest.mark.parametrize(
+    "history",
+    [
+        ["What did Press TV say about the consulate closure?"],  # The Washington Times never writes "closure"
+        ["Why did the US close its consulate in Basra?", "What did Press TV say about it?"],
+    ],
+)
+def test_follow_up_switching_to_the_washington_times_quotes_it(sample_newsdesk, history):
+    answer = sample_newsdesk.ask("And what did the Washington Times say?", history)
+    assert not answer.abstained and "Press TV" not in answer.standalone_question
+    assert {c.outlet for c in answer.citations} == {"The Washington Times"}
+    assert answer.answer.splitlines()[1].startswith("The Washington Times reports:")
+    assert [r.rank for r in answer.retrieved] == list(range(1, len(answer.retrieved) + 1))
+    assert answer.retrieved[0].outlet == "The Washington Times"  # its passages first, then those that set the topic
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "What did SouthFront say about the consulate closure?",  # the topic is established, but not by SouthFront
+        "What did the Washington Times say about the reopening of the consulate?",  # no outlet establishes it
+    ],
+)
+def test_a_named_outlet_that_does_not_cover_the_topic_is_refused(sample_newsdesk, question):
+    answer = sample_newsdesk.ask(question)
+    assert answer.abstained and answer.citations == []
+
+
+def test_another_outlet_joins_only_with_its_own_account_of_the_quote(embeddings):
+    quote = ("The US State Department has announced its decision to close and evacuate its consulate in Basra in southern "
+             "Iraq over what it has called security risks after violent incidents near the facility.")
+    account = ("“We were surprised that our American friends withdrew their staff from the U.S. consulate,” he said, "
+               "asserting that Iraq’s government is “committed to protecting all foreign missions in Basra.”")
+    unrelated = "The US can’t work with a country which “forced” it to drone strike a foreign official on its highway."
+    made = [sentence(text, outlet, embeddings) for text, outlet in
+            [(quote, "Press TV"), (account, "The Washington Times"), (unrelated, "SouthFront")]]
+    assert [c.text for c in further_accounts(made, made[:1])] == [account]
+    made[1].coverage = 0.0  # the same event, but none of the question's key terms: not an account of *this* question
+    assert further_accounts(made, made[:1]) == []
+
+
+def sentence(text: str, outlet: str, embeddings) -> Candidate:
+    chunk = StoredChunk(id=outlet, text=text, metadata={"source": f"{outlet}.txt", "outlet": outlet})
+    vector = embeddings.encode([text])[0]
+    return Candidate(Evidence(chunk, 1, 0.5), text, 0, coverage=0.3, vector=vector)
+
+
+def test_a_job_question_marks_the_title_next_to_the_name(sample_newsdesk):
+    answer = sample_newsdesk.ask("What is Heather Nauert's job?")
+    assert asked_for("What is Heather Nauert's job?").kind == "role"
+    assert "**State Department spokeswoman** Heather Nauert" in answer.answer
+    assert sample_newsdesk.ask("What is Tom Hanks's job?").abstained
+
+
+def test_dotted_abbreviations_are_the_same_term():
+    assert terms("U.S. personnel") == terms("US personnel") == ["us", "personnel"]
 
 
 def test_follow_up_with_a_pronoun_keeps_the_earlier_person():

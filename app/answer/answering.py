@@ -12,7 +12,9 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from app.answer.retrieval import Evidence
+from app.answer.text import named_outlets
 from app.schemas import Citation, RetrievedChunk, SentenceCheck
+from ingest.outlets import UNKNOWN_OUTLET
 
 TokenSink = Callable[[str], None]
 """Receives generated text as it arrives, for a UI that streams the draft."""
@@ -31,6 +33,16 @@ class AnswerResult:
 
 class Answerer(Protocol):
     def answer(self, question: str, evidence: list[Evidence], on_token: TokenSink | None = None) -> AnswerResult: ...
+
+
+def named_evidence(question: str, evidence: list[Evidence]) -> tuple[list[str], list[Evidence]]:
+    """The outlets ``question`` names and their evidence; all of it when it names none.
+
+    For a question that names an outlet the chain also hands over other outlets' passages (they can only
+    establish the topic); an answer speaks from the named outlet's alone.
+    """
+    named = named_outlets(question, {e.outlet for e in evidence if e.outlet != UNKNOWN_OUTLET})
+    return named, [e for e in evidence if e.outlet in named] if named else evidence
 
 
 def cite(number: int, evidence: Evidence, quote: str, score: float) -> Citation:

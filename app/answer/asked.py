@@ -47,6 +47,10 @@ SPAN_PATTERNS: dict[str, re.Pattern[str]] = {
     "country": re.compile(rf"{NATIONALITY}|\b(?:Britain|UK|US|USA|America|Iran|Iraq|Cyprus|Zambia|France|Germany|Spain|"
                           r"Italy|China|Russia|Turkey|Sweden|Ireland|Israel|Syria|Afghanistan|Pakistan|India|Japan|"
                           r"Scotland|Wales|England|Cuba|Egypt|Saudi Arabia|Kuwait|Jordan|Lebanon)\b"),
+    # A job or title: a role noun with up to three words before it ("State Department spokeswoman").
+    "role": re.compile(r"\b(?:[A-Z][\w-]*\s+|[a-z][\w-]*\s+){0,3}?(?:spokes(?:man|woman|person)|minister|secretary|"
+                       r"advis[eo]r|analyst|official|commander|chief|director|leader|president|chairman|editor|ambassador|"
+                       r"general|colonel|MP|candidate|executive|professor|envoy|aide|chancellor|speaker|governor|mayor)\b"),
     "reason": re.compile(r"\b(?:because(?: of)?|due to|owing to|as a result of|in order to|so that|citing|cited|over|amid|"
                          r"after|following|blamed?|triggered by|caused by|since|to protect|to prevent|fears?|threats?|"
                          r"concerns?|risks?)\b(?:\s+[^\s.,;:“”\"]+){0,8}", re.I),
@@ -55,6 +59,7 @@ SPAN_PATTERNS: dict[str, re.Pattern[str]] = {
 # Question openings and the type they ask for; the first match wins. The matched words name the
 # type, not the topic, so they are not key terms ("far" in "how far").
 ASK_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
+    ("role", re.compile(r"(?:'s|’s)\s+(?:job|role|title|position|post)\b|\bwhat (?:job|role|title|position) does\b", re.I)),
     ("distance", re.compile(r"\bhow (?:far|close|near)\b|\bwhat distance\b|\bhow many (?:miles|kilomet\w+)\b", re.I)),
     ("money", re.compile(r"\bhow much (?:money|will|would|did|does|do|is|was|has|have|had|are|were|can)?\b|\bwhat (?:sum|amount|cost|price)\b|\bhow much\b", re.I)),
     ("duration", re.compile(r"\bhow long\b|\bfor how long\b", re.I)),

@@ -10,6 +10,7 @@ built with; retrieval and assembly do not change.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from time import perf_counter
 from typing import Any
 
@@ -92,17 +93,26 @@ def assemble(state: State) -> Answer:
 
 
 def retrieve_evidence(state: State, embeddings: MiniLMEmbeddings, retriever: HybridRetriever) -> list:
-    """Evidence for the standalone question; a question that names ingested outlets searches only them.
+    """Evidence for the standalone question; a question that names ingested outlets searches them first.
 
     "And what did the Washington Times say?" searches The Washington Times for the carried topic, without
-    the outlet's name, which would otherwise pull in every passage that merely mentions the outlet.
+    the outlet's name, which would otherwise pull in every passage that merely mentions the outlet. The
+    best passages of all outlets follow: the answerer quotes only the named outlet, but the others can
+    establish the topic that the named outlet tells in its own words.
     """
     question, outlets = state["standalone_question"], state["outlets"]
-    if not outlets:
-        ingested = set(retriever.store.catalog.outlets()) - {UNKNOWN_OUTLET}
-        outlets = named_outlets(question, ingested)
-        question = without_outlet_names(question, outlets) or question
-    return retriever.retrieve(question, embeddings.embed_query(question), outlets)
+    if outlets:
+        return retriever.retrieve(question, embeddings.embed_query(question), outlets)
+    ingested = set(retriever.store.catalog.outlets()) - {UNKNOWN_OUTLET}
+    named = named_outlets(question, ingested)
+    topic = without_outlet_names(question, named) or question
+    vector = embeddings.embed_query(topic)
+    if not named:
+        return retriever.retrieve(topic, vector)
+    own = retriever.retrieve(topic, vector, named)
+    seen = {e.chunk.id for e in own}
+    combined = own + [e for e in retriever.retrieve(topic, vector) if e.chunk.id not in seen]
+    return [replace(e, rank=rank) for rank, e in enumerate(combined, start=1)]  # ranks stay 1..n, named first
 
 
 def build_answer_chain(

@@ -10,8 +10,8 @@ import re
 from collections.abc import Iterable
 
 WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*", re.UNICODE)
-# "U.S.", "U.K.", "U.N.": news prose spells the initialism with dots, questions often without ("US").
-DOTTED_INITIALISM = re.compile(r"\b(?:[^\W\d_]\.){2,}", re.UNICODE)
+# "U.S." and "U.K." are the same terms as "US" and "UK"; split at the dots they were two dropped letters.
+DOTTED_ABBREVIATION = re.compile(r"\b((?:[A-Z]\.){2,})")
 
 STOP_WORDS = frozenset(
     """a about above after again against all am an and any are aren't as at be because been before being below
@@ -35,8 +35,8 @@ def fold(word: str) -> str:
 
 
 def words(text: str) -> list[str]:
-    """The word tokens of ``text``, a dotted initialism as one word ("U.S." → "US"), so it matches its undotted form."""
-    return WORD.findall(DOTTED_INITIALISM.sub(lambda m: m.group().replace(".", ""), text))
+    """Word tokens of ``text``, with dotted abbreviations joined ("U.S." is one word, "US")."""
+    return WORD.findall(DOTTED_ABBREVIATION.sub(lambda m: m.group(1).replace(".", "") + " ", text))
 
 
 def terms(text: str) -> list[str]:

@@ -21,7 +21,7 @@ import logging
 
 from langchain_core.messages import BaseMessage
 
-from app.answer.answering import AnswerResult, TokenSink
+from app.answer.answering import AnswerResult, TokenSink, named_evidence
 from app.answer.extractive import ExtractiveAnswerer
 from app.llm.backends import LLMBackend, failure_reason
 from app.llm.prompt import answer_messages, templates
@@ -50,6 +50,7 @@ class GenerativeAnswerer:
 
     def answer(self, question: str, evidence: list[Evidence], on_token: TokenSink | None = None) -> AnswerResult:
         quoted = self.extractive.answer(question, evidence)
+        evidence = named_evidence(question, evidence)[1]  # the model writes from the named outlet's passages only
         if quoted.abstained:
             quoted.backend = self.llm.name
             return quoted
