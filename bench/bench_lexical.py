@@ -23,6 +23,7 @@ bm25s is in the ``[bench]`` extra only for this comparison.
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import pickle
 import random
@@ -43,7 +44,7 @@ sys.path.insert(0, str(ROOT))
 from app.answer.text import terms  # noqa: E402
 
 DEFAULT_CORPUS = Path("/work/shared/corpora/bbc-politics-2005")
-LIBRARIES = ("rank-bm25", "bm25s", "fts5")
+LIBRARIES = ("rank-bm25", "bm25s", "fts5", "fts5-all-terms")
 CHUNKS_PER_ARTICLE = 4
 CHANGED = 100
 TOP_K = 20
@@ -216,6 +217,8 @@ class SyntheticStore:
 class Fts5:
     """The chosen index, ``vectorstore.lexical.LexicalIndex``, synced from a synthetic store."""
 
+    prune = True
+
     def __init__(self, workdir: Path) -> None:
         self.file = workdir / "lexical.sqlite"
         self.catalog_file = workdir / "catalog.json"
@@ -224,7 +227,7 @@ class Fts5:
     def _index(self):
         from vectorstore.lexical import LexicalIndex
 
-        return LexicalIndex(self.file, self.store, terms)
+        return LexicalIndex(self.file, self.store, terms, prune=self.prune)
 
     def build(self, chunks: list[dict]) -> None:
         self.store.set(chunks)
@@ -255,7 +258,16 @@ class Fts5:
         return [c.id for c in self.index.search(terms(question), TOP_K)]
 
 
-INDEXES = {"rank-bm25": RankBm25, "bm25s": Bm25s, "fts5": Fts5}
+class Fts5AllTerms(Fts5):
+    """The same index matching every query term, however common (what leaving common terms out saves)."""
+
+    prune = False
+
+
+INDEXES = {"rank-bm25": RankBm25, "bm25s": Bm25s, "fts5": Fts5, "fts5-all-terms": Fts5AllTerms}
+IMPORTS = {"rank-bm25": ["rank_bm25", "numpy"], "bm25s": ["bm25s"], "fts5": ["vectorstore.lexical"],
+           "fts5-all-terms": ["vectorstore.lexical"]}
+BUILT_BY = {"fts5-all-terms": "fts5"}  # one file, queried both ways
 
 
 # Measuring, one process per phase
@@ -293,17 +305,20 @@ def child_build(library: str, data: Path, workdir: Path) -> dict:
 
 def child_serve(library: str, questions: list[str], chunks: int, workdir: Path) -> dict:
     index = INDEXES[library](workdir)
+    for module in IMPORTS[library]:  # imports are not the index's memory or load time
+        importlib.import_module(module)
     before = rss_kb()
     load = timed(index.load)
-    times = []
+    times, cpu, tops = [], 0.0, []
     for question in questions:
-        started = time.perf_counter()
-        index.query(question)
+        started, started_cpu = time.perf_counter(), cpu_s()
+        tops.append(index.query(question))
         times.append((time.perf_counter() - started) * 1000)
+        cpu += cpu_s() - started_cpu
     grown = rss_kb() - before
     times.sort()
     return {"load": load, "p50": statistics.median(times), "p95": times[int(0.95 * (len(times) - 1))],
-            "bytes_per_chunk": grown * 1024 / chunks}
+            "query_cpu_ms": 1000 * cpu / len(questions), "bytes_per_chunk": grown * 1024 / chunks, "tops": tops}
 
 
 def run_child(args: list[str]) -> dict:
@@ -316,28 +331,41 @@ def measure(size: int, sentences: list[str], workdir: Path) -> list[tuple[str, d
     data = workdir / f"chunks-{size}.pickle"
     data.write_bytes(pickle.dumps((chunks[:size], chunks[size:])))
     questions = make_questions(sentences, 50, size)
-    rows = []
+    rows, built = [], {}
     for library in LIBRARIES:
-        folder = workdir / f"{library}-{size}"
-        folder.mkdir()
-        figures = run_child(["--child", "build", "--library", library, "--data", str(data), "--workdir", str(folder)])
-        figures |= run_child(["--child", "serve", "--library", library, "--workdir", str(folder), "--chunks", str(size),
-                              "--questions", json.dumps(questions)])
+        builds = BUILT_BY.get(library, library)
+        folder = workdir / f"{builds}-{size}"
+        if builds not in built:
+            folder.mkdir()
+            built[builds] = run_child(["--child", "build", "--library", builds, "--data", str(data), "--workdir", str(folder)])
+        figures = built[builds] | run_child(["--child", "serve", "--library", library, "--workdir", str(folder),
+                                             "--chunks", str(size), "--questions", json.dumps(questions)])
         rows.append((library, figures))
         print(f"  measured {library} at {size:,} chunks", file=sys.stderr)
     return rows
+
+
+def agreement(tops: list[list[str]], reference: list[list[str]]) -> tuple[int, float]:
+    """Questions whose best chunk is the reference's, and the mean share of the reference's top 20 also found."""
+    same = sum(bool(a) and bool(b) and a[0] == b[0] for a, b in zip(tops, reference, strict=True))
+    overlap = [len(set(a) & set(b)) / len(b) for a, b in zip(tops, reference, strict=True) if b]
+    return same, statistics.mean(overlap) if overlap else 1.0
 
 
 def print_table(size: int, rows: list[tuple[str, dict]]) -> None:
     def pair(value: tuple[float, float]) -> str:
         return f"{value[0]:.2f} s ({value[1]:.2f} CPU)"
 
-    print(f"\n{size:,} chunks")
-    print("| library | full build | add 100 | remove 100 | load after restart | query p50 / p95 | memory per chunk | disk |")
-    print("|---|---|---|---|---|---|---|---|")
+    reference = dict(rows)["rank-bm25"]["tops"]
+    print(f"\n{size:,} chunks (times: wall, with CPU seconds; agreement: with rank-bm25 over 50 questions)")
+    print("| library | full build | add 100 | remove 100 | load after restart | query p50 / p95 (CPU mean) | "
+          "memory per chunk | disk | same best chunk | top-20 overlap |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for library, f in rows:
+        same, overlap = agreement(f["tops"], reference)
         print(f"| {library} | {pair(f['build'])} | {pair(f['add'])} | {pair(f['remove'])} | {pair(f['load'])} | "
-              f"{f['p50']:.1f} / {f['p95']:.1f} ms | {f['bytes_per_chunk']:,.0f} B | {f['disk_bytes'] / 1e6:.1f} MB |")
+              f"{f['p50']:.1f} / {f['p95']:.1f} ms ({f['query_cpu_ms']:.1f}) | {f['bytes_per_chunk']:,.0f} B | "
+              f"{f['disk_bytes'] / 1e6:.1f} MB | {same}/50 | {overlap:.2f} |")
 
 
 def main() -> None:

@@ -43,6 +43,8 @@ from vectorstore.store import ChunkStore, StoredChunk
 FORMAT = "1"
 TOKENIZE = "unicode61 remove_diacritics 0 tokenchars ''''"  # FTS5 quoting: '''' is one apostrophe
 DELETE_BATCH = 500
+COMMON_SHARE = 0.2
+PRUNE_FROM = 10_000
 CORRUPTION = {sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB}
 
 SCHEMA = f"""
@@ -92,8 +94,10 @@ class LexicalIndex:
     in-memory view of what is indexed can never disagree with the file.
     """
 
-    def __init__(self, path: Path, store: ChunkStore, analyzer: Analyzer) -> None:
+    def __init__(self, path: Path, store: ChunkStore, analyzer: Analyzer, prune: bool = True) -> None:
+        """``prune=False`` always matches every query term (the benchmark compares both)."""
         self.path = Path(path)
+        self.prune = prune
         self.store = store
         self.analyzer = analyzer
         self.identity = f"{FORMAT}|{store.chroma_url or 'local'}|{store.collection}"
@@ -118,7 +122,7 @@ class LexicalIndex:
         unique = list(dict.fromkeys(query_terms))
         if not unique or k <= 0:
             return []
-        match = " OR ".join(f'"{term}"' for term in unique)
+        match = " OR ".join(f'"{term}"' for term in self._selective(unique))
         outlet_filter = f"AND c.outlet IN ({','.join('?' * len(outlets))})" if outlets else ""
         sql = (
             "SELECT c.id, c.text, c.metadata FROM fts JOIN chunks c ON c.rowid = fts.rowid "
@@ -128,6 +132,20 @@ class LexicalIndex:
         with self._lock:
             rows = self._recovering(lambda: self._db().execute(sql, [match, *(outlets or []), k]).fetchall())
         return [StoredChunk(id=row[0], text=row[1], metadata=json.loads(row[2])) for row in rows]
+
+    def _selective(self, query_terms: list[str]) -> list[str]:
+        """The query terms worth matching on: in an archive of ``PRUNE_FROM`` chunks or more, a term in more
+        than ``COMMON_SHARE`` of them is left out when a rarer one is asked too, so a question is not scored
+        against most of the archive (below that size a query costs a few milliseconds whole).
+
+        Such a term's idf is at most log(4) against 8 to 12 for a name, and above half the chunks FTS5 floors
+        it to nothing; bench/bench_lexical.py measures what leaving them out changes (README, "Benchmarks").
+        """
+        total = self.document_count()
+        if not self.prune or total < PRUNE_FROM:
+            return query_terms
+        selective = [t for t in query_terms if self.document_frequency(t) <= COMMON_SHARE * total]
+        return selective or query_terms
 
     def document_count(self) -> int:
         """Chunks in the index (BM25's N)."""
