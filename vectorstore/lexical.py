@@ -122,45 +122,22 @@ class LexicalIndex:
         unique = list(dict.fromkeys(query_terms))
         if not unique or k <= 0:
             return []
-        match = " OR ".join(f'"{term}"' for term in self._selective(unique))
-        outlet_filter = f"AND c.outlet IN ({','.join('?' * len(outlets))})" if outlets else ""
-        sql = (
-            "SELECT c.id, c.text, c.metadata FROM fts JOIN chunks c ON c.rowid = fts.rowid "
-            f"WHERE fts MATCH ? {outlet_filter} ORDER BY bm25(fts), c.id LIMIT ?"
-        )
         self.sync()
         with self._lock:
-            rows = self._recovering(lambda: self._db().execute(sql, [match, *(outlets or []), k]).fetchall())
+            rows = self._recovering(lambda: self._search(unique, k, outlets))
         return [StoredChunk(id=row[0], text=row[1], metadata=json.loads(row[2])) for row in rows]
-
-    def _selective(self, query_terms: list[str]) -> list[str]:
-        """The query terms worth matching on: in an archive of ``PRUNE_FROM`` chunks or more, a term in more
-        than ``COMMON_SHARE`` of them is left out when a rarer one is asked too, so a question is not scored
-        against most of the archive (below that size a query costs a few milliseconds whole).
-
-        Such a term's idf is at most log(4) against 8 to 12 for a name, and above half the chunks FTS5 floors
-        it to nothing; bench/bench_lexical.py measures what leaving them out changes (README, "Benchmarks").
-        """
-        total = self.document_count()
-        if not self.prune or total < PRUNE_FROM:
-            return query_terms
-        selective = [t for t in query_terms if self.document_frequency(t) <= COMMON_SHARE * total]
-        return selective or query_terms
 
     def document_count(self) -> int:
         """Chunks in the index (BM25's N)."""
         self.sync()
         with self._lock:
-            if self._doc_count is None:
-                self._doc_count = self._recovering(lambda: self._db().execute("SELECT count(*) FROM chunks").fetchone()[0])
-            return self._doc_count
+            return self._recovering(self._count)
 
     def document_frequency(self, term: str) -> int:
         """Chunks that hold ``term`` (an analyzer term)."""
         self.sync()
         with self._lock:
-            row = self._recovering(lambda: self._db().execute("SELECT doc FROM vocab WHERE term = ?", (term,)).fetchone())
-        return row[0] if row else 0
+            return self._recovering(lambda: self._frequency(term))
 
     def document_frequencies(self) -> Iterator[int]:
         """The document frequency of every indexed term (for BM25Okapi's average idf)."""
@@ -179,6 +156,40 @@ class LexicalIndex:
             if self._connection is not None:
                 self._connection.close()
                 self._connection = None
+
+    # Queries (the caller holds the lock and has synced)
+
+    def _search(self, query_terms: list[str], k: int, outlets: list[str] | None) -> list[tuple[str, str, str]]:
+        match = " OR ".join(f'"{term}"' for term in self._selective(query_terms))
+        outlet_filter = f"AND c.outlet IN ({','.join('?' * len(outlets))})" if outlets else ""
+        sql = (
+            "SELECT c.id, c.text, c.metadata FROM fts JOIN chunks c ON c.rowid = fts.rowid "
+            f"WHERE fts MATCH ? {outlet_filter} ORDER BY bm25(fts), c.id LIMIT ?"
+        )
+        return self._db().execute(sql, [match, *(outlets or []), k]).fetchall()
+
+    def _selective(self, query_terms: list[str]) -> list[str]:
+        """The query terms worth matching on: in an archive of ``PRUNE_FROM`` chunks or more, a term in more
+        than ``COMMON_SHARE`` of them is left out when a rarer one is asked too, so a question is not scored
+        against most of the archive (below that size a query costs a few milliseconds whole).
+
+        Such a term's idf is at most log(4) against 8 to 12 for a name, and above half the chunks FTS5 floors
+        it to nothing; bench/bench_lexical.py measures what leaving them out changes (README, "Benchmarks").
+        """
+        total = self._count()
+        if not self.prune or total < PRUNE_FROM:
+            return query_terms
+        selective = [t for t in query_terms if self._frequency(t) <= COMMON_SHARE * total]
+        return selective or query_terms
+
+    def _count(self) -> int:
+        if self._doc_count is None:
+            self._doc_count = self._db().execute("SELECT count(*) FROM chunks").fetchone()[0]
+        return self._doc_count
+
+    def _frequency(self, term: str) -> int:
+        row = self._db().execute("SELECT doc FROM vocab WHERE term = ?", (term,)).fetchone()
+        return row[0] if row else 0
 
     # Sync
 
