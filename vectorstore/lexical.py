@@ -8,7 +8,10 @@ everything. bm25s queries fastest, but it has no incremental add or remove
 either. FTS5 ships with Python's ``sqlite3``, adds and removes rows in place,
 lives in a file that a restart re-opens instead of rebuilding, keeps only
 page cache in memory, and scores with ``bm25()`` inside the query, so the
-outlet filter is plain SQL.
+outlet filter is plain SQL. At 100,000 chunks: adding or removing 100 chunks
+0.7 CPU s (rank-bm25 and bm25s rebuild: 22 to 41 CPU s), re-open 0.2 s,
+about 130 bytes of memory per chunk (rank-bm25 8.6 KB), 2.6 KB per chunk on
+disk, query 32 ms CPU with common terms left out (bm25s 4 ms, rank-bm25 215 ms).
 
 Text goes in pre-tokenised: the caller's analyzer (``app.answer.text.terms``:
 folded, stop words out) turns each chunk into space-separated terms, and the
