@@ -82,7 +82,9 @@ class Newsdesk:
     def retriever(self) -> HybridRetriever:
         self.store.check_embedder()  # a store written by another runtime is refused before anything is embedded
         s = self.settings
-        return HybridRetriever(self.store, top_k=s.top_k, fetch_k=s.fetch_k, rrf_k=s.rrf_k)
+        retriever = HybridRetriever(self.store, top_k=s.top_k, fetch_k=s.fetch_k, rrf_k=s.rrf_k)
+        retriever.bm25.sync()  # the lexical index is brought up to date here, not in the first question's time
+        return retriever
 
     @cached_property
     def extractive(self) -> ExtractiveAnswerer:

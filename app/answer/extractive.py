@@ -8,7 +8,10 @@ the speaker in one sentence and quotes them in the next). Meaning alone rates an
 to any question about Basra; weighting coverage by rarity means a question
 whose key term the corpus never uses ("When did the consulate *reopen*?")
 scores low. When no sentence clears the calibrated threshold the answer
-abstains and cites nothing.
+abstains and cites nothing. Coverage is read for every sentence first and
+only the best few by it (and each outlet's best) are embedded: embedding is
+most of an answer's cost, and a sentence without the question's key terms
+cannot reach the threshold on meaning alone in practice.
 
 The question is also read for what it asks (``app.answer.asked``): a
 sentence that holds a thing of the asked kind (a distance for "how far", a
@@ -63,6 +66,7 @@ FOLLOW_UP_MISS = 0.5
 REQUIRED_KINDS = frozenset({"distance", "money"})  # kinds so specific that no such span means no answer
 NUMBER_NAMES = ("One", "Two", "Three", "Four", "Five", "Six")
 VECTOR_CACHE_SIZE = 50_000
+EMBED_LIMIT = 12  # sentences embedded per question besides each voice's best; 10 was the least that kept the compare set passing
 
 TermWeight = Callable[[str], float]
 INERT_BOLD = re.compile(r"\*{2,}")  # an article's own "**" must not open or close the reply's bold marks
@@ -81,6 +85,13 @@ class Candidate:
     rank: float = 0.0  # support plus the answer-type bonus; what orders the quotes
     spans: list[tuple[int, int]] | None = None  # where the sentence holds the asked kind of thing
     vector: np.ndarray | None = None
+    misses_follow_up: bool = False  # a follow-up's own words are nowhere in it
+    bonus: float = 0.0  # the answer-type ranking bonus it earns
+
+    @property
+    def lexical(self) -> float:
+        """Its ranking score without the meaning half: what decides whether it is worth embedding."""
+        return (1 - SEMANTIC_WEIGHT) * self.coverage * (FOLLOW_UP_MISS if self.misses_follow_up else 1.0) + self.bonus
 
     @property
     def outlet(self) -> str:
@@ -151,28 +162,31 @@ class ExtractiveAnswerer:
         return AnswerResult(text, citations, False, support, self.backend)
 
     def score(self, question: str, evidence: list[Evidence], asked: Asked | None = None) -> list[Candidate]:
-        """Every distinct quotable sentence of the evidence, with its support score and ranking score."""
+        """The quotable sentences of the evidence worth embedding, with their support and ranking scores.
+
+        Every sentence is read lexically first (key-term coverage, the asked kind of thing); only the
+        ``EMBED_LIMIT`` best of those, plus each voice's best, are embedded and scored in full. Embedding
+        is most of the answer's cost, so a question costs the same however long the retrieved chunks are.
+        """
         asked = asked or asked_for(question)
         candidates = _candidates(evidence)
         if not candidates:
             return []
-        vectors = self.vectors.encode([question] + [c.text for c in candidates])
         key_terms = {t: self.term_weight(t) for t in set(terms(asked.topic))}
         own_terms = set(terms(asked.topic.split(CARRIED, 1)[0])) if CARRIED in asked.topic else set()
-        total_weight = sum(key_terms.values())
-        for candidate, vector in zip(candidates, vectors[1:], strict=True):
-            found = set(terms(f"{candidate.context} {candidate.text}"))
-            coverage = sum(w for t, w in key_terms.items() if covers(t, found)) / total_weight if total_weight else 0.0
-            candidate.meaning, candidate.coverage = float(vector @ vectors[0]), coverage
-            candidate.score = SEMANTIC_WEIGHT * candidate.meaning + (1 - SEMANTIC_WEIGHT) * coverage
-            candidate.spans = answer_spans(asked.kind, INERT_BOLD.sub("*", candidate.text), question)
-            if own_terms and not candidate.spans and not any(covers(t, found) for t in own_terms):
+        for candidate in candidates:
+            _read_lexically(candidate, key_terms, own_terms, asked, question)
+        chosen = _worth_embedding(candidates, EMBED_LIMIT)
+        vectors = self.vectors.encode([question] + [c.text for c in chosen])
+        for candidate, vector in zip(chosen, vectors[1:], strict=True):
+            candidate.meaning = float(vector @ vectors[0])
+            candidate.score = SEMANTIC_WEIGHT * candidate.meaning + (1 - SEMANTIC_WEIGHT) * candidate.coverage
+            if candidate.misses_follow_up:
                 candidate.score *= FOLLOW_UP_MISS  # it answers the earlier question, not this one
-            near_key_term = bool(set(terms(candidate.text)) & set(key_terms)) or coverage > 0
-            candidate.rank = candidate.score + (ANSWER_TYPE_BONUS if candidate.spans and near_key_term else 0.0)
+            candidate.rank = candidate.score + candidate.bonus
             candidate.clears = candidate.score >= self.threshold
             candidate.vector = vector
-        return candidates
+        return chosen
 
     def _select(self, candidates: list[Candidate]) -> list[Candidate]:
         """Each voice's best sentence that clears the bar, best first, then each further voice's account of the
@@ -317,3 +331,26 @@ def _candidates(evidence: list[Evidence]) -> list[Candidate]:
                 context = sentences[position - 1].text if position else ""
                 candidates.append(Candidate(evidence=item, text=sentence.text, offset=key[1], context=context))
     return candidates
+
+
+def _read_lexically(candidate: Candidate, key_terms: dict[str, float], own_terms: set[str], asked: Asked, question: str) -> None:
+    """Coverage, the asked kind of thing and the follow-up check: everything about a sentence but its meaning."""
+    found = set(terms(f"{candidate.context} {candidate.text}"))
+    total_weight = sum(key_terms.values())
+    candidate.coverage = sum(w for t, w in key_terms.items() if covers(t, found)) / total_weight if total_weight else 0.0
+    candidate.spans = answer_spans(asked.kind, INERT_BOLD.sub("*", candidate.text), question)
+    candidate.misses_follow_up = bool(own_terms) and not candidate.spans and not any(covers(t, found) for t in own_terms)
+    near_key_term = bool(set(terms(candidate.text)) & set(key_terms)) or candidate.coverage > 0
+    candidate.bonus = ANSWER_TYPE_BONUS if candidate.spans and near_key_term else 0.0
+
+
+def _worth_embedding(candidates: list[Candidate], limit: int) -> list[Candidate]:
+    """The ``limit`` lexically best sentences, plus each voice's best so every outlet can still get its paragraph;
+    in their original order, so ties resolve as before."""
+    order = sorted(range(len(candidates)), key=lambda i: -candidates[i].lexical)
+    keep = set(order[:limit])
+    best_of_voice: dict[tuple[str, str], int] = {}
+    for i in order:
+        best_of_voice.setdefault(candidates[i].voice, i)
+    keep.update(best_of_voice.values())
+    return [candidates[i] for i in sorted(keep)]

@@ -1,4 +1,4 @@
-"""Hybrid retrieval: dense (Chroma) and BM25 (rank-bm25), fused by reciprocal rank, kept outlet-diverse.
+"""Hybrid retrieval: dense (Chroma) and BM25 (SQLite FTS5, ``vectorstore.lexical``), fused by reciprocal rank, kept outlet-diverse.
 
 Dense search finds paraphrases; BM25 finds rare names and numbers that a
 small embedding model blurs. Reciprocal-rank fusion needs no score
@@ -14,10 +14,12 @@ import threading
 from dataclasses import dataclass
 
 import numpy as np
-from rank_bm25 import BM25Okapi
 
 from app.answer.text import terms
+from vectorstore.lexical import LexicalIndex
 from vectorstore.store import ChunkStore, StoredChunk
+
+OKAPI_EPSILON = 0.25  # rank-bm25's BM25Okapi epsilon, kept so term weights are what they were
 
 
 @dataclass(frozen=True)
@@ -33,52 +35,55 @@ class Evidence:
         return self.chunk.metadata["outlet"]
 
 
-@dataclass(frozen=True)
-class _Bm25Snapshot:
-    """The committed chunks and their BM25 index, swapped in as one object so readers never mix two versions."""
-
-    key: tuple[str, ...] | None
-    chunks: list[StoredChunk]
-    bm25: BM25Okapi | None
-
-
 class Bm25Index:
-    """BM25 over every committed chunk, rebuilt only when the committed set changes (thread-safe)."""
+    """BM25 over every committed chunk, in a persistent FTS5 index synced incrementally with the catalog.
+
+    Scores come from FTS5's ``bm25()``; term weights for the answerer keep
+    rank-bm25's BM25Okapi idf (a term in over half the chunks gets a quarter
+    of the average idf), so abstention stays calibrated. Weights are cached
+    until the index moves to another catalog generation.
+    """
 
     def __init__(self, store: ChunkStore) -> None:
         self.store = store
-        self._snapshot = _Bm25Snapshot(key=None, chunks=[], bm25=None)
-        self._rebuild_lock = threading.Lock()
+        self.index = LexicalIndex(store.data_dir / "lexical" / f"{store.collection}.sqlite", store, terms)
+        self._weights: dict[str, float] = {}
+        self._average_idf: float | None = None
+        self._generation: int | None = None
+        self._lock = threading.Lock()
+
+    def sync(self) -> None:
+        """Bring the index up to the committed articles (the server does this before its first question)."""
+        self.index.sync()
 
     def search(self, question: str, k: int, outlets: list[str] | None) -> list[StoredChunk]:
-        snapshot = self._current()
-        query = terms(question)
-        if snapshot.bm25 is None or not query:
-            return []
-        scores = snapshot.bm25.get_scores(query)
-        order = np.argsort(-scores, kind="stable")
-        hits = [snapshot.chunks[i] for i in order if scores[i] > 0]
-        return [c for c in hits if not outlets or c.metadata["outlet"] in outlets][:k]
+        return self.index.search(terms(question), k, outlets)
 
     def idf(self, term: str) -> float:
         """How rare a folded term is in the committed corpus; a term it never uses is rarest."""
-        snapshot = self._current()
-        if snapshot.bm25 is None:
-            return 1.0
-        unseen = math.log((len(snapshot.chunks) + 0.5) / 0.5)  # BM25Okapi's idf at document frequency 0
-        return max(snapshot.bm25.idf.get(term, unseen), 0.0) + 0.1
+        total = self.index.document_count()  # syncs first
+        with self._lock:
+            if self.index.generation != self._generation:
+                self._weights, self._average_idf, self._generation = {}, None, self.index.generation
+            if term not in self._weights:
+                self._weights[term] = self._weight(term, total)
+            return self._weights[term]
 
-    def _current(self) -> _Bm25Snapshot:
-        where = self.store.committed_filter()
-        key = tuple(sorted(where["version"]["$in"])) if where else ()
-        if key == self._snapshot.key:
-            return self._snapshot
-        with self._rebuild_lock:  # one thread rebuilds; the others wait for its result
-            if key != self._snapshot.key:
-                chunks = list(self.store.iter_chunks(where)) if where else []
-                bm25 = BM25Okapi([terms(c.text) or ["_"] for c in chunks]) if chunks else None
-                self._snapshot = _Bm25Snapshot(key=key, chunks=chunks, bm25=bm25)
-            return self._snapshot
+    def _weight(self, term: str, total: int) -> float:
+        if total == 0:
+            return 1.0
+        idf = _okapi_idf(total, self.index.document_frequency(term))
+        if idf < 0:  # BM25Okapi's floor for terms in over half the chunks
+            if self._average_idf is None:
+                idfs = [_okapi_idf(total, df) for df in self.index.document_frequencies()]
+                self._average_idf = sum(idfs) / len(idfs) if idfs else 0.0
+            idf = OKAPI_EPSILON * self._average_idf
+        return max(idf, 0.0) + 0.1
+
+
+def _okapi_idf(total: int, frequency: int) -> float:
+    """rank-bm25's BM25Okapi idf of a term found in ``frequency`` of ``total`` chunks."""
+    return math.log(total - frequency + 0.5) - math.log(frequency + 0.5)
 
 
 class HybridRetriever:

@@ -103,7 +103,10 @@ def create_app(newsdesk: Newsdesk, host: str = "127.0.0.1", port: int = 7860, ad
 
 
 def warm_up(newsdesk: Newsdesk) -> None:
-    """Load the model and build the indexes before the first visitor, so no one waits ~10 s."""
+    """Load the model and sync the lexical index before the first visitor, so no one waits for either.
+
+    Building the retriever syncs the persisted index with the store (after a restart on an unchanged store it finds
+    nothing to do); the question then loads the model and runs every stage once."""
     newsdesk.ask(WARM_UP_QUESTION)
 
 
