@@ -15,7 +15,6 @@ next ingest can tell a dead writer's leftovers from a live worker's chunks.
 
 from __future__ import annotations
 
-import json
 import os
 import socket
 import time
@@ -30,7 +29,6 @@ from vectorstore.records import ArticleRecord, Row
 
 RECORDS_SUFFIX = "_articles"
 PENDING = "pending:"
-EMBEDDER_ID = "embedder"
 PAGE = 5000  # Chroma refuses one read of more than about 30,000 rows ("too many SQL variables")
 POINT = [1.0]  # rows are found by id and metadata, never by similarity: one number, so nothing is ever embedded
 SLOW_COMMIT_S = 5.0  # a commit that took longer is stamped again, so readers' skew window always covers it
@@ -201,19 +199,6 @@ class CatalogRows:
         """Forget removals older than ``before``: every reader has long applied them."""
         with self._guard("purging old removals from the catalog"):
             self.collection.delete(where={"$and": [{"removed": True}, {"committed_at": {"$lt": before}}]})
-
-    # The embedder that wrote the chunks
-
-    def embedder(self) -> dict | None:
-        with self._guard("reading the catalog"):
-            found = self.collection.get(ids=[EMBEDDER_ID], include=["metadatas"])["metadatas"]
-        return json.loads(found[0]["provenance"]) if found else None
-
-    def set_embedder(self, provenance: dict) -> None:
-        with self._guard("writing the catalog"):
-            self.collection.upsert(
-                ids=[EMBEDDER_ID], embeddings=[POINT], metadatas=[{"kind": "embedder", "provenance": json.dumps(provenance)}]
-            )
 
 
 def _article_meta(record: ArticleRecord, now: float) -> dict:

@@ -43,6 +43,7 @@ __all__ = [
 ]
 
 COLLECTION_CONFIGURATION = {"hnsw": {"space": "cosine"}}
+EMBEDDER_KEY = "newsdesk_embedder"
 EMBEDDER_FILE = "embedder.json"  # where stores from before the catalog moved into Chroma recorded their embedder
 READ_PAGE = 5000
 CANDIDATES = 2  # dense search asks Chroma for this many times k candidates, and more only if too few are committed
@@ -194,16 +195,17 @@ class ChunkStore:
     def check_embedder(self) -> None:
         """Refuse to mix vector spaces: the configured runtime and model file must be the ones that wrote the store.
 
-        The first write records them in the catalog's collection; a store with
-        articles but no record predates it (``embedder.json`` in the data dir,
-        or nothing at all: the reference). An empty store takes on whatever
-        embeds into it next.
+        The first write records them in the chunk collection's metadata, where
+        they stay with the vectors (on a shared server, for every process); a
+        store with articles but no record predates it (``embedder.json`` in the
+        data dir, or nothing at all: the reference). An empty store takes on
+        whatever embeds into it next.
         """
         if self._embedder_checked:
             return
         current = self.embeddings.provenance
-        rows = self.catalog.rows
-        recorded = rows.embedder()
+        with chroma_failures("reading the store's embedder"):
+            recorded = json.loads((self.vectors._collection.metadata or {}).get(EMBEDDER_KEY, "null"))
         written = recorded or self._legacy_embedder()
         if self.catalog.articles():
             if written != current:
@@ -214,7 +216,8 @@ class ChunkStore:
                     "NEWSDESK_DATA_DIR"
                 )
         if recorded != current:
-            rows.set_embedder(current)
+            with chroma_failures("recording the store's embedder"):
+                self.vectors._collection.modify(metadata={EMBEDDER_KEY: json.dumps(current)})
         self._embedder_checked = True
 
     def _legacy_embedder(self) -> dict:
