@@ -18,7 +18,7 @@ from pathlib import Path
 
 import chromadb
 
-from vectorstore.catalog import Catalog
+from vectorstore.catalog import SKEW_S, Catalog
 from vectorstore.catalog_rows import CatalogRows
 from vectorstore.records import ArticleRecord
 from vectorstore.snapshot import SnapshotFile
@@ -58,6 +58,7 @@ def measure(count: int, folder: Path) -> None:
         for start in range(0, count, 1000):
             rows.write([record(i) for i in range(start, min(count, start + 1000))])
     print(f"{count} articles: writing the rows in groups of 1000: {bulk.wall:.1f} s wall, {bulk.cpu:.1f} s CPU")
+    time.sleep(SKEW_S)  # the steady state: no other commit inside the window a refresh looks back over
 
     def catalog(snapshot: bool) -> Catalog:
         return Catalog(lambda: rows, "bench", SnapshotFile(folder / f"snapshot{count}.json") if snapshot else None)

@@ -37,7 +37,8 @@ from vectorstore.snapshot import Snapshot, SnapshotFile
 
 __all__ = ["ArticleRecord", "Catalog", "CatalogView"]
 
-SKEW_S = 20.0  # how far back each refresh looks: clock differences between hosts plus a commit's own duration
+SKEW_S = 5.0  # how far back each refresh looks: clock differences between hosts (NTP keeps them to milliseconds)
+# plus the longest a commit may take before it is stamped again (catalog_rows.SLOW_COMMIT_S)
 TOMBSTONE_GRACE_S = 7 * 24 * 3600.0  # removals are kept this long; a view older than this is read again in full
 SNAPSHOT_MIN_ROWS = 2000  # below this a full read takes a fraction of a second: no snapshot is kept
 SNAPSHOT_EVERY = 1000  # changes between two snapshots

@@ -31,7 +31,7 @@ RECORDS_SUFFIX = "_articles"
 PENDING = "pending:"
 PAGE = 5000  # Chroma refuses one read of more than about 30,000 rows ("too many SQL variables")
 POINT = [1.0]  # rows are found by id and metadata, never by similarity: one number, so nothing is ever embedded
-SLOW_COMMIT_S = 5.0  # a commit that took longer is stamped again, so readers' skew window always covers it
+SLOW_COMMIT_S = 2.0  # a commit that took longer is stamped again, so readers' look-back window (catalog.SKEW_S) covers it
 
 
 @dataclass(frozen=True)
