@@ -83,6 +83,7 @@ def measure(count: int, folder: Path) -> None:
         restarted = catalog(snapshot=True)
         restarted.view()
     print(f"  first read from the snapshot, then a refresh: {from_snapshot}")
+    time.sleep(SKEW_S)
     with Timer() as idle:
         restarted.refresh()
     print(f"  refresh, nothing changed: {idle}")

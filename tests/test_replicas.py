@@ -68,6 +68,7 @@ def test_an_article_added_changed_and_removed_by_a_worker_reaches_both_replicas(
     folder = tmp_path / "news"
     folder.mkdir()
     path = folder / "keston.txt"
+    (folder / "other.txt").write_text((FIXTURES / "articles" / "no_publisher.txt").read_text(encoding="utf-8"), encoding="utf-8")
 
     path.write_text(ARTICLE.format(votes=9, month="May"), encoding="utf-8")
     assert newsdesk("ingest", str(folder), data_dir=tmp_path / "worker", **env).returncode == 0
@@ -89,9 +90,9 @@ def test_an_article_added_changed_and_removed_by_a_worker_reaches_both_replicas(
     assert newsdesk("ingest", str(folder), "--prune", data_dir=tmp_path / "worker", **env).returncode == 0
     for replica in replicas:
         remaining = until(replica, lambda seen: "keston.txt" not in seen)
-        assert set(remaining) == {"wire_dateline.txt"}
+        assert set(remaining) == {"wire_dateline.txt", "other.txt"}
         health = httpx.get(f"{replica.url}/api/health").json()
-        assert health["articles"] == 1
+        assert health["articles"] == 2
 
 
 def write_archive(folder, count: int) -> None:
