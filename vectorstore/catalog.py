@@ -113,6 +113,7 @@ class Catalog:
         self._watermark = 0.0  # newest committed_at seen
         self._synced_at = 0.0  # when the mirror was last known complete
         self._unsaved = 0
+        self._dirty = False  # the mirror changed since the view was made: the next ``view()`` makes a new one
         self._lock = threading.RLock()
         self._saving: threading.Thread | None = None
 
@@ -123,14 +124,23 @@ class Catalog:
         return self._rows
 
     def view(self) -> CatalogView:
-        """The current committed state: read on first use, refreshed when ``refresh_s`` has passed."""
+        """The current committed state: read on first use, refreshed when ``refresh_s`` has passed.
+
+        A view copies the version set and the rows' index (milliseconds at
+        100,000 articles), so it is made when someone asks for one, at most
+        once per change seen, not once per commit: an ingest that commits
+        article after article looks up single records instead (``record``).
+        """
         with self._lock:
-            now = time.time()
-            if self._mirror is None or now - self._synced_at > TOMBSTONE_GRACE_S:
-                self._load()
-            elif now - self._synced_at >= self.refresh_s:
-                self._refresh()
-            return self._view
+            self._current()
+            return self._published()
+
+    def record(self, source: str) -> ArticleRecord | None:
+        """One committed record, without making a new view."""
+        with self._lock:
+            self._current()
+            row = self._mirror.rows.get(source)
+        return row.record() if row else None
 
     def refresh(self) -> CatalogView:
         """Apply what other processes committed, now (garbage collection must not trust a stale view)."""
@@ -139,7 +149,20 @@ class Catalog:
                 self._load()
             else:
                 self._refresh()
-            return self._view
+            return self._published()
+
+    def _current(self) -> None:
+        """Read the rows on first use (or after a very long gap), refresh them when ``refresh_s`` has passed."""
+        now = time.time()
+        if self._mirror is None or now - self._synced_at > TOMBSTONE_GRACE_S:
+            self._load()
+        elif now - self._synced_at >= self.refresh_s:
+            self._refresh()
+
+    def _published(self) -> CatalogView:
+        if self._dirty:
+            self._publish()
+        return self._view
 
     def articles(self) -> Mapping[str, ArticleRecord]:
         """The committed articles by source (read-only, parsed when read)."""
@@ -159,11 +182,13 @@ class Catalog:
 
     def commit(self, *records: ArticleRecord) -> None:
         """Make each record the committed version of its article (one row upsert per article)."""
-        self.view()
+        with self._lock:
+            self._current()
         self._take(self.rows.write(list(records)))
 
     def remove(self, source: str) -> None:
-        self.view()
+        with self._lock:
+            self._current()
         self._take(self.rows.tombstone([source]))
 
     def replace_all(self, records: list[ArticleRecord]) -> None:
@@ -182,8 +207,7 @@ class Catalog:
         rows = self.rows
         snapshot = self.snapshot.load(rows.id) if self.snapshot else None
         if snapshot is not None and time.time() - snapshot.synced_at < TOMBSTONE_GRACE_S:
-            self._mirror, self._watermark = _Mirror(dict(snapshot.rows)), snapshot.watermark
-            self._publish()
+            self._mirror, self._watermark, self._dirty = _Mirror(dict(snapshot.rows)), snapshot.watermark, True
             self._refresh()
             return
         started = time.time()
@@ -192,7 +216,7 @@ class Catalog:
         self._watermark = max((c.committed_at for c in changes), default=0.0)
         self._synced_at = started
         self._unsaved = len(self._mirror.rows)
-        self._publish()
+        self._dirty = True
 
     def _refresh(self) -> None:
         """Apply the rows stamped since the newest one seen, less the skew window; unchanged ones are not parsed."""
@@ -213,10 +237,11 @@ class Catalog:
             self._watermark = max([self._watermark, *(c.committed_at for c in changes)])
             if changed:
                 self._unsaved += changed
-                self._publish()
+                self._dirty = True
 
     def _publish(self) -> None:
         self._view = self._mirror.view(self._view.generation + 1)
+        self._dirty = False
         if self.snapshot and len(self._mirror.rows) >= SNAPSHOT_MIN_ROWS and self._unsaved >= SNAPSHOT_EVERY:
             self._save()
 

@@ -303,7 +303,7 @@ class ChunkStore:
 
     def remove_article(self, source: str) -> None:
         """Un-commit first (a tombstone row), then delete, so a crash in between only leaves announced garbage."""
-        record = self.catalog.articles().get(source)
+        record = self.catalog.record(source)
         rows = self.catalog.rows
         own = [record.version] if record else []
         rows.announce([PendingWrite.mine(record.version, source)] if record else [])
