@@ -61,7 +61,7 @@ def measure(count: int, folder: Path) -> None:
     time.sleep(SKEW_S)  # the steady state: no other commit inside the window a refresh looks back over
 
     def catalog(snapshot: bool) -> Catalog:
-        return Catalog(lambda: rows, "bench", SnapshotFile(folder / f"snapshot{count}.json") if snapshot else None)
+        return Catalog(lambda: rows, SnapshotFile(folder / f"snapshot{count}.json") if snapshot else None)
 
     with Timer() as full:
         writer = catalog(snapshot=False)

@@ -101,10 +101,9 @@ class Catalog:
     """
 
     def __init__(
-        self, open_rows: Callable[[], CatalogRows], label: str, snapshot: SnapshotFile | None = None, refresh_s: float = 2.0
+        self, open_rows: Callable[[], CatalogRows], snapshot: SnapshotFile | None = None, refresh_s: float = 2.0
     ) -> None:
         self._open_rows = open_rows
-        self.label = label
         self.snapshot = snapshot
         self.refresh_s = refresh_s
         self._rows: CatalogRows | None = None

@@ -130,7 +130,7 @@ class ChunkStore:
     def _catalog(self, refresh_s: float, open_rows) -> Catalog:
         key = hashlib.sha256(f"{self.chroma_url or 'local'}|{self.collection}".encode()).hexdigest()[:16]
         snapshot = SnapshotFile(self.data_dir / "catalog-cache" / f"{key}.json")
-        return Catalog(open_rows, self.rows_label, snapshot, refresh_s)
+        return Catalog(open_rows, snapshot, refresh_s)
 
     @property
     def rows_label(self) -> str:
