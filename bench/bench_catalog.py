@@ -70,7 +70,7 @@ def measure(count: int, folder: Path) -> None:
     with Timer() as single:
         for i in range(50):
             writer.commit(record(i, edition=1))
-    print(f"  commit of one article (one upsert, view updated): {single.wall * 20:.1f} ms wall, {single.cpu * 20:.1f} ms CPU per article")
+    print(f"  commit of one article (one upsert): {single.wall * 20:.1f} ms wall, {single.cpu * 20:.1f} ms CPU per article")
     with Timer() as grouped:
         for start in range(50, 250, 20):
             writer.commit(*(record(i, edition=1) for i in range(start, start + 20)))

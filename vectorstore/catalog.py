@@ -10,7 +10,7 @@ filter that grows with the archive.
 Each process mirrors the rows in a ``CatalogView``. Its own commits change the
 view at once; what other processes commit reaches it within
 ``refresh_s`` seconds, by one query for the rows stamped since the newest one
-it has seen (less a window that covers clock skew between hosts). A first read
+it last read (less a window that covers clock skew between hosts). A first read
 pages through every row, or starts from a local snapshot of a large catalog
 (``snapshot``) and applies what changed since.
 
@@ -109,8 +109,7 @@ class Catalog:
         self._rows: CatalogRows | None = None
         self._mirror: _Mirror | None = None
         self._view = CatalogView(Records({}), frozenset(), (), 0)
-        self._watermark = 0.0  # newest committed_at seen
-        self._synced_at = 0.0  # when the mirror was last known complete
+        self._synced_at = 0.0  # when the last read began: every row stamped SKEW_S before it is in the mirror
         self._unsaved = 0
         self._dirty = False  # the mirror changed since the view was made: the next ``view()`` makes a new one
         self._lock = threading.RLock()
@@ -206,22 +205,22 @@ class Catalog:
         rows = self.rows
         snapshot = self.snapshot.load(rows.id) if self.snapshot else None
         if snapshot is not None and time.time() - snapshot.synced_at < TOMBSTONE_GRACE_S:
-            self._mirror, self._watermark, self._dirty = _Mirror(dict(snapshot.rows)), snapshot.watermark, True
+            self._mirror, self._synced_at, self._dirty = _Mirror(dict(snapshot.rows)), snapshot.synced_at, True
             self._refresh()
             return
         started = time.time()
         changes = [rows.decode(row_id, meta) for row_id, meta in rows.everything()]
         self._mirror = _Mirror({c.source: c.row for c in changes if c.row is not None})
-        self._watermark = max((c.committed_at for c in changes), default=0.0)
         self._synced_at = started
         self._unsaved = len(self._mirror.rows)
         self._dirty = True
 
     def _refresh(self) -> None:
-        """Apply the rows stamped since the newest one seen, less the skew window; unchanged ones are not parsed."""
+        """Apply the rows stamped since the last read began, less the skew window (a row is visible at most that
+        long after its stamp says); rows this process already holds are not parsed again."""
         started = time.time()
         mirror, changes = self._mirror, []
-        for row_id, meta in self.rows.changed_since(self._watermark - SKEW_S):
+        for row_id, meta in self.rows.changed_since(self._synced_at - SKEW_S):
             known = mirror.rows.get(row_id)
             if known is not None and not meta.get("removed") and meta.get("committed_at") == known.committed_at:
                 continue
@@ -233,7 +232,6 @@ class Catalog:
         """Apply changes (read back, or written by this process) and publish a new view if anything changed."""
         with self._lock:
             changed = sum(self._mirror.apply(change) for change in changes)
-            self._watermark = max([self._watermark, *(c.committed_at for c in changes)])
             if changed:
                 self._unsaved += changed
                 self._dirty = True
@@ -248,7 +246,7 @@ class Catalog:
         """Write the snapshot in the background (a second or two at 100,000 articles), one write at a time."""
         if self._saving is not None and self._saving.is_alive():
             return
-        snapshot = Snapshot(self._view.articles.rows(), self._watermark, self._synced_at)
+        snapshot = Snapshot(self._view.articles.rows(), self._synced_at)
         self._unsaved = 0
         self._saving = threading.Thread(target=self.snapshot.save, args=(self.rows.id, snapshot), name="catalog-snapshot")
         self._saving.start()

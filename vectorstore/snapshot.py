@@ -2,7 +2,7 @@
 
 Reading 100,000 rows from Chroma takes about 9 CPU seconds; this file about
 half a second. It is only a cache: it records which rows collection it copies
-(Chroma's collection id) and up to when it is complete, the catalog applies
+(Chroma's collection id) and when it was read, the catalog applies
 everything committed since, and an unreadable, foreign or too old file is
 ignored and rewritten after a full read.
 """
@@ -22,10 +22,9 @@ SNAPSHOT_FORMAT = 1
 
 @dataclass(frozen=True)
 class Snapshot:
-    """The rows at one moment: ``watermark`` is the newest commit time they hold, ``synced_at`` when they were read."""
+    """The rows at one moment: every row stamped up to ``synced_at`` (less the catalog's skew window) is in them."""
 
     rows: Mapping[str, Row]
-    watermark: float
     synced_at: float
 
 
@@ -42,15 +41,14 @@ class SnapshotFile:
             if data["format"] != SNAPSHOT_FORMAT or data["collection"] != collection_id:
                 return None
             rows = {row[0]: Row(*row) for row in data["rows"]}
-            return Snapshot(rows, float(data["watermark"]), float(data["synced_at"]))
+            return Snapshot(rows, float(data["synced_at"]))
         except (OSError, ValueError, KeyError, TypeError):
             return None
 
     def save(self, collection_id: str, snapshot: Snapshot) -> None:
         """Replace the file atomically; a failure only means the next start reads Chroma in full."""
         payload = {
-            "format": SNAPSHOT_FORMAT, "collection": collection_id, "watermark": snapshot.watermark,
-            "synced_at": snapshot.synced_at,
+            "format": SNAPSHOT_FORMAT, "collection": collection_id, "synced_at": snapshot.synced_at,
             "rows": [[r.source, r.committed_at, r.version, r.outlet, r.chunks, r.record_json] for r in snapshot.rows.values()],
         }
         tmp = self.path.with_name(f"{self.path.name}.{os.getpid()}.tmp")
