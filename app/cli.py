@@ -273,7 +273,7 @@ def repair() -> None:
             raise BadInput(f"the server at {server.url} (pid {server.pid}) is using this data dir; stop it, then run repair")
         records = newsdesk.repair()
     chunks = sum(r.chunks for r in records)
-    print(f"catalog rebuilt from the stored chunks: {len(records)} articles, {chunks} chunks ({newsdesk.store.catalog.path})")
+    print(f"catalog rebuilt from the stored chunks: {len(records)} articles, {chunks} chunks ({newsdesk.store.rows_label})")
 
 
 @cli.command(name="eval")

@@ -61,7 +61,10 @@ class Newsdesk:
     @cached_property
     def store(self) -> ChunkStore:
         s = self.settings
-        return ChunkStore(s.data_dir, self.embeddings, collection=s.collection, chroma_url=s.chroma_url)
+        return ChunkStore(
+            s.data_dir, self.embeddings, collection=s.collection, chroma_url=s.chroma_url,
+            refresh_s=s.catalog_refresh_s, stale_s=s.ingest_stale_s,
+        )
 
     @cached_property
     def registry(self) -> OutletRegistry:
@@ -169,15 +172,17 @@ class Newsdesk:
         return {"settings": settings, "models": models}
 
     def repair(self) -> list[ArticleRecord]:
-        """Rebuild the catalog from the stored chunks, under the ingest lock so no ingest runs meanwhile."""
+        """Rebuild the catalog from the stored chunks, under the ingest lock so no ingest from this data dir runs
+        meanwhile (on a shared Chroma server, stop the other workers first)."""
         with self.store.write_lock():
             return self.store.rebuild_catalog()
 
     def health(self) -> dict[str, int]:
-        """Articles and chunks, read live from the store; raises ``StoreUnavailable`` when it does not answer."""
-        records = self.sources()
+        """Articles and chunks, read live from the store; raises ``StoreUnavailable`` when it does not answer.
+        Counted from the catalog's view, so a load balancer's health checks cost nothing per article."""
+        view = self.store.catalog.view()
         self.store.stored_chunks()
-        return {"articles": len(records), "chunks": sum(r.chunks for r in records)}
+        return {"articles": len(view.articles), "chunks": view.chunks}
 
     # Answering
 

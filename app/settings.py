@@ -32,6 +32,16 @@ class Settings(BaseSettings):
         default=None, description="http(s)://host:port of a Chroma server; unset uses a local database in data_dir."
     )
     collection: str = Field(default="newsdesk_chunks", description="Chroma collection name.")
+    catalog_refresh_s: float = Field(
+        default=2.0, ge=0.0,
+        description="Seconds between two looks at what other processes committed (articles they added, changed or "
+        "removed); the longest delay before a replica sees them.",
+    )
+    ingest_stale_s: float = Field(
+        default=3600.0, gt=0.0,
+        description="An unfinished write older than this is taken as abandoned by the next ingest, even when its "
+        "writer runs on another host (on this host a dead writer's leftovers go at once).",
+    )
 
     # Ingest
     outlets_file: Path | None = Field(default=None, description="Extra outlet registry (YAML) merged over the bundled one.")

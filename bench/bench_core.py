@@ -52,7 +52,7 @@ def bench_ingest(embeddings: MiniLMEmbeddings, copies: int, workdir: Path) -> Ne
     report = newsdesk.ingest([corpus])
     seconds = time.perf_counter() - started
     store = newsdesk.store
-    texts = [c.text for c in store.iter_chunks(store.committed_filter())]
+    texts = [c.text for c in store.chunks_of_versions(sorted(store.catalog.versions()))]
     started = time.perf_counter()
     embeddings.embed_documents(texts)
     embed_seconds = time.perf_counter() - started

@@ -174,7 +174,7 @@ class Ingestor:
         earlier = run.by_path.get(resolved)
         if earlier is not None and earlier != file.source:
             raise ArticleRejected(f"the same file was already ingested in this run as '{earlier}'")
-        stored = self.store.catalog.articles().get(file.source)
+        stored = self.store.catalog.record(file.source)
         if stored and Path(stored.path) != resolved and Path(stored.path).exists():
             raise ArticleRejected(
                 f"'{file.source}' is already stored from {stored.path}; nothing was replaced "
@@ -193,7 +193,7 @@ class Ingestor:
     def _stage_if_changed(self, file: FoundFile, resolved: Path, sidecar: dict[str, str], run: _Run) -> FileOutcome:
         """Stage a new or changed article for writing; an unchanged one is only reported, or re-tagged in place."""
         fingerprint = file_fingerprint(file.path.read_bytes(), sidecar, self.signature)
-        stored = self.store.catalog.articles().get(file.source)
+        stored = self.store.catalog.record(file.source)
         if stored and stored.fingerprint == fingerprint and not self.force:
             if stored.path != str(resolved):  # moved: remember where it lives now, or --prune would drop it
                 stored = stored.model_copy(update={"path": str(resolved)})
@@ -231,7 +231,7 @@ class Ingestor:
         """A file stored under another name by an earlier ingest (e.g. a bare name from before nested sources) is
         now stored under ``source``; the old entry goes, so the file is stored once."""
         old = run.stored_paths.get(path)
-        if old is None or old == source or old not in self.store.catalog.articles():
+        if old is None or old == source or self.store.catalog.record(old) is None:
             return []
         self.store.remove_article(old)
         return [f"was stored as '{old}' by an earlier ingest; now stored as '{source}'"]

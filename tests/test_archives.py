@@ -8,6 +8,7 @@ import shutil
 from app.schemas import Citation
 from app.web.chat_messages import source_message
 from conftest import FIXTURES
+from legacy_store import as_written_by_main
 
 ARCHIVE = FIXTURES / "archive"
 PAGES = FIXTURES / "pages"
@@ -102,7 +103,7 @@ def test_store_written_by_the_previous_version_is_migrated_on_the_next_ingest(ma
     data_dir = tmp_path / "store"
     old = make_newsdesk(data_dir=data_dir)
     old.ingest([archive / "business" / "001.txt"])
-    catalog = data_dir / "catalog.json"
+    catalog = as_written_by_main(old)
     payload = json.loads(catalog.read_text())
     for record in payload["articles"].values():
         del record["outlet_basis"], record["tagging"]

@@ -6,6 +6,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -75,31 +76,48 @@ def test_ingest_while_serving_one_data_dir(tmp_path):
     assert again.returncode == 0 and "2 unchanged" in again.stdout and "owns" not in again.stderr
 
 
-def catalog_damages(good: str) -> dict[str, str | None]:
-    record = json.loads(good)
-    first = next(iter(record["articles"]))
-    bad_field = json.loads(good)
-    bad_field["articles"][first]["chunks"] = "many"
+ROWS = "newsdesk_chunks_articles"
+EDIT_ROWS = """
+import json, sys, chromadb
+client = chromadb.PersistentClient(path=sys.argv[1], settings=chromadb.Settings(anonymized_telemetry=False))
+edit = json.loads(sys.argv[2])
+if edit is None:
+    client.delete_collection("%s")
+else:
+    client.get_collection("%s").update(ids=[edit["id"]], metadatas=[edit["metadata"]])
+""" % (ROWS, ROWS)
+
+
+def damage_rows(data: Path, edit: dict | None) -> None:
+    """Change the catalog through a chromadb client of its own, as a buggy tool or a bad restore would: delete the
+    rows collection (``None``), or overwrite metadata fields of one row."""
+    subprocess.run([sys.executable, "-c", EDIT_ROWS, str(data / "chroma"), json.dumps(edit)], check=True)
+
+
+def catalog_damages(source: str, good: dict) -> dict[str, tuple[dict | None, str]]:
+    """Each damage, and what the one-line error must say about it."""
+    bad_field = {**good, "chunks": "many"}
+    row = f"catalog record '{source}' (Chroma collection '{ROWS}' at "
     return {
-        "deleted": None, "truncated": good[: len(good) // 2], "garbage": "\x00\xff not json", "empty": "",
-        "wrong shape": json.dumps([record]), "bad field": json.dumps(bad_field),
+        "deleted": (None, f"catalog (Chroma collection '{ROWS}' at "),
+        "truncated": ({"id": source, "metadata": {"record": json.dumps(good)[:40]}}, row),
+        "bad field": ({"id": source, "metadata": {"record": json.dumps(bad_field)}}, "has an invalid field (chunks:"),
+        "no record": ({"id": source, "metadata": {"record": None}}, "lacks a valid 'record' field"),
+        "bad time": ({"id": source, "metadata": {"committed_at": "yesterday"}}, row),
     }
 
 
 def test_a_lost_or_damaged_catalog_loses_nothing_and_repair_rebuilds_it(tmp_path):
     data = tmp_path / "data"
     assert newsdesk("ingest", data_dir=data).returncode == 0
-    catalog = data / "catalog.json"
-    good = catalog.read_text()
     before = json.loads(newsdesk("sources", "--json", data_dir=data).stdout)
-    for kind, damage in catalog_damages(good).items():
-        if damage is None:
-            catalog.unlink()
-        else:
-            catalog.write_text(damage, encoding="utf-8", errors="surrogateescape")
-        commands = (["sources"], ["ask", SAMPLE_QUESTION], ["ingest"]) if damage is None else (["sources"],)
+    source = before[0]["source"]
+    good = {**before[0], "path": source}
+    for kind, (damage, named) in catalog_damages(source, good).items():
+        damage_rows(data, damage)
+        commands = (["sources"], ["ask", SAMPLE_QUESTION], ["ingest"]) if damage is None else (["sources"], ["ingest"])
         for command in commands:  # the issue's case: `ask` after a deleted catalog re-ingested and deleted chunks
-            assert_one_line_error(newsdesk(*command, data_dir=data), str(catalog), "newsdesk repair"), (kind, command)
+            assert_one_line_error(newsdesk(*command, data_dir=data), named, str(data), "newsdesk repair"), (kind, command)
         repaired = newsdesk("repair", data_dir=data)
         assert repaired.returncode == 0 and "5 articles, 24 chunks" in repaired.stdout, (kind, repaired.stderr)
         after = json.loads(newsdesk("sources", "--json", data_dir=data).stdout)

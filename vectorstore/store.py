@@ -3,15 +3,22 @@
 Readers only ever see chunks of committed article versions, which is what
 makes article writes all-or-nothing (see ``catalog.py``). The Chroma client is
 local (``PersistentClient`` in the data dir) unless a server URL is given,
-in which case ``HttpClient`` is used and only the catalog stays local.
+in which case ``HttpClient`` is used and the server holds everything: the
+chunks and the catalog's rows, so the data dir keeps only caches.
+
+Writing a version: announce it (a pending marker in the catalog), write its
+chunks, check that Chroma holds exactly the expected chunks, commit its row,
+delete the article's superseded versions, settle the marker. A writer killed
+anywhere in between leaves a marker; the next ingest deletes what it left,
+unless its writer is still alive (another worker on a shared server).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
-import sqlite3
+import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -20,43 +27,27 @@ from urllib.parse import urlparse
 
 from filelock import FileLock
 
-from vectorstore.catalog import ArticleRecord, Catalog
+from vectorstore.catalog import TOMBSTONE_GRACE_S, Catalog
+from vectorstore.catalog_rows import RECORDS_SUFFIX, CatalogRows, PendingWrite
 from vectorstore.embeddings import MiniLMEmbeddings, reference_provenance
-from vectorstore.errors import CatalogDamaged, StoreUnavailable
+from vectorstore.errors import CatalogDamaged, StoreUnavailable, chroma_failures
+from vectorstore.legacy import LEGACY_FILE, read_legacy_catalog, retire
+from vectorstore.records import ArticleRecord
+from vectorstore.snapshot import SnapshotFile
 
 if TYPE_CHECKING:
     import chromadb
 
-__all__ = ["CatalogDamaged", "ChunkStore", "EmbedderMismatch", "StagedArticle", "StoreUnavailable", "StoredChunk"]
+__all__ = [
+    "CatalogDamaged", "ChunkStore", "EmbedderMismatch", "StagedArticle", "StoreUnavailable", "StoredChunk", "chroma_failures",
+]
 
 COLLECTION_CONFIGURATION = {"hnsw": {"space": "cosine"}}
-EMBEDDER_FILE = "embedder.json"
+EMBEDDER_KEY = "newsdesk_embedder"
+EMBEDDER_FILE = "embedder.json"  # where stores from before the catalog moved into Chroma recorded their embedder
 READ_PAGE = 5000
-
-
-def chroma_failure_types() -> tuple[type[Exception], ...]:
-    """What Chroma raises when its server is down or dying, or its disk is full: transport errors, its own error
-    types, and (for the local database) OS and SQLite errors. Anything else is a bug and surfaces as one.
-    Imported here, not at the top, so that `newsdesk sources` never imports chromadb."""
-    import httpx
-    from chromadb.errors import ChromaError
-
-    return (ChromaError, httpx.HTTPError, OSError, sqlite3.Error)
-
-
-@contextmanager
-def chroma_failures(action: str, consequence: str = "") -> Iterator[None]:
-    """Turn a failing store into ``StoreUnavailable``: one sentence naming what was being done (and what it left)."""
-    try:
-        yield
-    except StoreUnavailable:
-        raise
-    except Exception as error:
-        if not isinstance(error, chroma_failure_types()):
-            raise
-        detail = (str(error).strip().splitlines() or [type(error).__name__])[0][:200]
-        tail = f"; {consequence}" if consequence else ""
-        raise StoreUnavailable(f"the Chroma store failed while {action} ({detail}){tail}") from error
+CANDIDATES = 2  # dense search asks Chroma for this many times k candidates, and more only if too few are committed
+MAX_CANDIDATES = 64
 
 
 @dataclass(frozen=True)
@@ -118,58 +109,123 @@ class ChunkStore:
     """Write whole articles, remove them, and read committed chunks."""
 
     def __init__(
-        self, data_dir: Path, embeddings: MiniLMEmbeddings, collection: str = "newsdesk_chunks", chroma_url: str | None = None
+        self,
+        data_dir: Path,
+        embeddings: MiniLMEmbeddings,
+        collection: str = "newsdesk_chunks",
+        chroma_url: str | None = None,
+        refresh_s: float = 2.0,
+        stale_s: float = 3600.0,
     ) -> None:
         self.data_dir = ensure_writable_dir(Path(data_dir))
         self.embeddings = embeddings
-        self.catalog = Catalog(self.data_dir)
         self.collection = collection
         self.chroma_url = chroma_url
+        self.stale_s = stale_s
         self._embedder_checked = False
+        self.catalog = self._catalog(refresh_s, self._open_rows)
         if chroma_url:
             self.vectors  # a remote server is reached at once, so a wrong URL is the first thing reported
-        if not self.catalog.exists() and self.stored_chunks() == 0:
-            self.catalog.replace_all([])  # a new store: from now on a missing catalog means damage
+
+    def _catalog(self, refresh_s: float, open_rows) -> Catalog:
+        key = hashlib.sha256(f"{self.chroma_url or 'local'}|{self.collection}".encode()).hexdigest()[:16]
+        snapshot = SnapshotFile(self.data_dir / "catalog-cache" / f"{key}.json")
+        return Catalog(open_rows, snapshot, refresh_s)
+
+    @property
+    def rows_label(self) -> str:
+        """Where the catalog lives, as error messages name it."""
+        return f"Chroma collection '{self.collection}{RECORDS_SUFFIX}' at {self.chroma_url or self.data_dir / 'chroma'}"
 
     @cached_property
-    def vectors(self):  # -> langchain_chroma.Chroma; opened on first use so `sources` never imports chromadb
+    def client(self) -> chromadb.ClientAPI:
+        with chroma_failures("opening the store", "nothing was changed"):
+            return open_chroma_client(self.data_dir, self.chroma_url)
+
+    @cached_property
+    def vectors(self):  # -> langchain_chroma.Chroma; opened on first use
         from langchain_chroma import Chroma
 
         with chroma_failures("opening the collection", "nothing was changed"):
             return Chroma(
-                client=open_chroma_client(self.data_dir, self.chroma_url),
+                client=self.client,
                 collection_name=self.collection,
                 embedding_function=self.embeddings,
                 collection_configuration=COLLECTION_CONFIGURATION,
             )
 
+    def _open_rows(self, repairing: bool = False) -> CatalogRows:
+        """The catalog's rows collection. A store with chunks but no rows (and no ``catalog.json`` to migrate) is
+        damaged, never empty; a new store gets its rows collection before its first chunk."""
+        from chromadb.errors import NotFoundError
+
+        name = self.collection + RECORDS_SUFFIX
+        legacy = self.data_dir / LEGACY_FILE
+        with chroma_failures("opening the catalog", "nothing was changed"):
+            try:
+                collection = self.client.get_collection(name, embedding_function=None)
+            except NotFoundError:
+                if not repairing and not legacy.exists() and self.stored_chunks() > 0:
+                    raise CatalogDamaged(f"({self.rows_label})", "is missing") from None
+                collection = self.client.get_or_create_collection(name, embedding_function=None)
+        rows = CatalogRows(collection, self.rows_label)
+        if legacy.exists() and not repairing:
+            self._migrate(rows, legacy)
+        return rows
+
+    def _migrate(self, rows: CatalogRows, legacy: Path) -> None:
+        """Move an old ``catalog.json`` into the rows collection; the file is renamed last, so a migration killed
+        half-way runs again (every step is idempotent)."""
+        records = read_legacy_catalog(legacy)
+        rows.write(records)
+        self._mark_leftovers(rows, {record.version for record in records})
+        retire(legacy)
+
+    def _mark_leftovers(self, rows: CatalogRows, kept: set[str]) -> None:
+        """Chunk versions no row names and no writer announced (an interrupted write of an older release, or a
+        version ``repair`` could not restore) get an abandoned marker, so the next ingest deletes them."""
+        announced = {p.version for p in rows.pending()}
+        leftovers = {}
+        for meta in self.iter_metadatas():
+            version = meta.get("version") if meta else None
+            if version and version not in kept and version not in announced:
+                leftovers[version] = PendingWrite(version, meta.get("source", ""), host="", pid=0, started_at=0.0)
+        rows.announce(list(leftovers.values()))
+
     def check_embedder(self) -> None:
         """Refuse to mix vector spaces: the configured runtime and model file must be the ones that wrote the store.
 
-        The first write records them in ``embedder.json``; a store with
-        articles but no record predates it and was written by the reference.
-        An empty store takes on whatever embeds into it next.
+        The first write records them in the chunk collection's metadata, where
+        they stay with the vectors (on a shared server, for every process); a
+        store with articles but no record predates it (``embedder.json`` in the
+        data dir, or nothing at all: the reference). An empty store takes on
+        whatever embeds into it next.
         """
         if self._embedder_checked:
             return
         current = self.embeddings.provenance
-        record = self.data_dir / EMBEDDER_FILE
-        articles = self.catalog.articles()
-        if articles:
-            written = json.loads(record.read_text(encoding="utf-8")) if record.exists() else reference_provenance()
+        with chroma_failures("reading the store's embedder"):
+            recorded = json.loads((self.vectors._collection.metadata or {}).get(EMBEDDER_KEY, "null"))
+        written = recorded or self._legacy_embedder()
+        if self.catalog.articles():
             if written != current:
                 raise EmbedderMismatch(
-                    f"the store in {self.data_dir} was embedded by {written['runtime']} ({written['model_file']}, "
+                    f"the store in {self.chroma_url or self.data_dir} was embedded by {written['runtime']} ({written['model_file']}, "
                     f"sha256 {written['sha256'][:12]}), not by {current['runtime']} ({current['model_file']}, "
                     f"sha256 {current['sha256'][:12]}); set NEWSDESK_EMBED_RUNTIME={runtime_setting(written['runtime'])} to use it, or ingest into a new "
                     "NEWSDESK_DATA_DIR"
                 )
-        if not articles or not record.exists():
-            record.write_text(json.dumps(current, indent=1) + "\n", encoding="utf-8")
+        if recorded != current:
+            with chroma_failures("recording the store's embedder"):
+                self.vectors._collection.modify(metadata={EMBEDDER_KEY: json.dumps(current)})
         self._embedder_checked = True
 
+    def _legacy_embedder(self) -> dict:
+        record = self.data_dir / EMBEDDER_FILE
+        return json.loads(record.read_text(encoding="utf-8")) if record.exists() else reference_provenance()
+
     def write_lock(self) -> FileLock:
-        """Held for a whole ingest, so two ingests never interleave their writes."""
+        """Held for a whole ingest, so two ingests from this data dir never interleave their writes."""
         return FileLock(str(self.data_dir / "ingest.lock"))
 
     # Writing
@@ -179,26 +235,60 @@ class ChunkStore:
 
         Chunks of several short articles share embedding batches (a batch of
         one three-chunk article wastes most of the runtime's parallelism), and
-        the catalog is rewritten once for the group instead of once per article.
+        every step after the embedding is one Chroma call for the whole group.
         """
         if not articles:
             return
         self.check_embedder()
-        texts = [text for article in articles for text in article.texts]
-        metadatas = [meta for article in articles for meta in article.metadatas]
-        ids = [f"{meta['version']}#{meta['chunk_index']}" for meta in metadatas]
-        sources = [article.record.source for article in articles]
+        rows = self.catalog.rows
+        records = [article.record for article in articles]
+        sources = [record.source for record in records]
+        versions = [record.version for record in records]
+        rows.announce([PendingWrite.mine(record.version, record.source) for record in records])
         with chroma_failures(f"writing {', '.join(sources)}"):
-            for start in range(0, len(texts), batch_size):
-                end = start + batch_size
-                self.vectors.add_texts(texts[start:end], metadatas=metadatas[start:end], ids=ids[start:end])
-        try:
-            self.catalog.commit(*(article.record for article in articles))
-        except OSError as error:
-            raise StoreUnavailable(f"cannot write the catalog {self.catalog.path} ({error.strerror or error})") from error
-        versions = [article.record.version for article in articles]
-        with chroma_failures(f"deleting the old versions of {', '.join(sources)}"):
-            self.vectors.delete(where={"$and": [{"source": {"$in": sources}}, {"version": {"$nin": versions}}]})
+            self._add(articles, batch_size)
+            self._verify(articles, batch_size)
+        self.catalog.commit(*records)
+        self._drop_other_versions(rows, sources, keep=versions, mine=versions)
+        rows.settle(versions)
+
+    def _add(self, articles: list[StagedArticle], batch_size: int, only: set[str] | None = None) -> None:
+        """Embed and write the chunks (all of them, or only the ids in ``only``)."""
+        chunks = [
+            (text, meta, f"{meta['version']}#{meta['chunk_index']}")
+            for article in articles for text, meta in zip(article.texts, article.metadatas, strict=True)
+        ]
+        chunks = [chunk for chunk in chunks if only is None or chunk[2] in only]
+        for start in range(0, len(chunks), batch_size):
+            texts, metadatas, ids = zip(*chunks[start : start + batch_size], strict=True)
+            self.vectors.add_texts(list(texts), metadatas=list(metadatas), ids=list(ids))
+
+    def _verify(self, articles: list[StagedArticle], batch_size: int) -> None:
+        """Chroma must hold exactly the chunks of each version before it is committed: missing ones are written
+        again, extra ones (a version re-chunked under other settings) deleted; what cannot be mended stays
+        uncommitted."""
+        expected = {f"{meta['version']}#{meta['chunk_index']}" for a in articles for meta in a.metadatas}
+        where = {"version": {"$in": [a.record.version for a in articles]}}
+        for _ in range(2):
+            present = set(self.vectors.get(where=where, include=[])["ids"])
+            if present - expected:
+                self.vectors.delete(ids=sorted(present - expected))
+            if not expected - present:
+                return
+            self._add(articles, batch_size, only=expected - present)
+        raise StoreUnavailable(f"the Chroma store did not keep every chunk of {', '.join(a.record.source for a in articles)}; "
+                               "nothing of them was committed (run the ingest again)")
+
+    def _drop_other_versions(self, rows: CatalogRows, sources: list[str], keep: list[str], mine: list[str]) -> None:
+        """Delete the chunks of ``sources`` except the versions in ``keep`` and those another writer announced
+        (not the caller: ``mine``); a filter as long as the group, never as long as the archive."""
+        busy = {p.version for p in rows.pending(sources)} - set(keep) - set(mine)
+        spared = [*keep, *sorted(busy)]
+        where = {"source": {"$in": sources}}
+        if spared:
+            where = {"$and": [where, {"version": {"$nin": spared}}]}
+        with chroma_failures(f"deleting the old versions of {', '.join(sources)}", "the new versions are committed"):
+            self.vectors.delete(where=where)
 
     def retag_article(self, record: ArticleRecord, shared_metadata: dict) -> None:
         """Give a committed article new metadata (outlet, title, ...) without re-embedding its chunks.
@@ -212,38 +302,59 @@ class ChunkStore:
         self.catalog.commit(record)
 
     def remove_article(self, source: str) -> None:
-        """Un-commit first, then delete, so a crash in between only leaves invisible garbage."""
+        """Un-commit first (a tombstone row), then delete, so a crash in between only leaves announced garbage."""
+        record = self.catalog.record(source)
+        rows = self.catalog.rows
+        own = [record.version] if record else []
+        rows.announce([PendingWrite.mine(record.version, source)] if record else [])
         self.catalog.remove(source)
-        with chroma_failures(f"deleting {source}"):
-            self.vectors.delete(where={"source": source})
+        self._drop_other_versions(rows, [source], keep=[], mine=own)
+        rows.settle(own)
 
     def collect_garbage(self) -> None:
-        """Delete chunks no committed version owns (left by an interrupted ingest).
+        """Delete what dead writers left: chunks of versions they announced but never committed, and superseded
+        versions they committed but did not delete. A live worker's writes are left alone.
 
-        The catalog is read first: a missing or damaged one raises ``CatalogDamaged`` here, so a
-        damaged catalog can never make every stored chunk look like garbage.
+        The catalog is refreshed first: a missing or damaged one raises ``CatalogDamaged`` here, so a
+        damaged catalog can never make stored chunks look like garbage.
         """
-        versions = [record.version for record in self.catalog.articles().values()]
-        where = {"version": {"$nin": versions}} if versions else {"version": {"$ne": ""}}
+        view = self.catalog.refresh()
+        rows = self.catalog.rows
+        now = time.time()
+        rows.purge_tombstones(now - TOMBSTONE_GRACE_S)
+        abandoned = [p for p in rows.pending() if p.abandoned(now, self.stale_s)]
         with chroma_failures("removing chunks left by an interrupted ingest", "no article was changed"):
-            self.vectors.delete(where=where)
+            for write in abandoned:
+                if write.version in view.versions:
+                    self._drop_other_versions(rows, [write.source], keep=[write.version], mine=[write.version])
+                else:
+                    self.vectors.delete(where={"version": write.version})
+        rows.settle([write.version for write in abandoned])
 
     def rebuild_catalog(self) -> list[ArticleRecord]:
-        """Write a new catalog from the stored chunks' metadata (no re-embedding) and return its records."""
+        """Write the catalog anew from the stored chunks' metadata (no re-embedding) and return its records."""
         from vectorstore.repair import records_from_chunks
 
         records = records_from_chunks(self.iter_metadatas())
-        self.catalog.replace_all(records)
+        rows = self._open_rows(repairing=True)
+        catalog = self._catalog(self.catalog.refresh_s, lambda: rows)
+        catalog.replace_all(records)
+        self._mark_leftovers(rows, {record.version for record in records})
+        legacy = self.data_dir / LEGACY_FILE
+        if legacy.exists():
+            retire(legacy)
+        self.catalog = catalog
         return records
 
     # Reading
 
     def committed_filter(self, outlets: list[str] | None = None) -> dict | None:
-        """A Chroma ``where`` that admits only committed chunks (of the given outlets)."""
-        records = [r for r in self.catalog.articles().values() if not outlets or r.outlet in outlets]
-        if not records:
-            return None
-        return {"version": {"$in": [record.version for record in records]}}
+        """A ``where`` naming every committed version: only the rank_bm25 index still reads through it, and it
+        goes with that index (the FTS5 index syncs through ``chunks_of_versions``). It grows with the archive,
+        so nothing else may use it."""
+        view = self.catalog.view()
+        versions = [row.version for row in view.articles.rows().values() if not outlets or row.outlet in outlets]
+        return {"version": {"$in": versions}} if versions else None
 
     def iter_chunks(self, where: dict) -> Iterator[StoredChunk]:
         """All chunks matching ``where`` (texts and metadata, no vectors)."""
@@ -258,12 +369,27 @@ class ChunkStore:
         for start in range(0, len(versions), batch):
             yield from self.iter_chunks({"version": {"$in": versions[start : start + batch]}})
 
-    def dense_search(self, query_vector: list[float], k: int, where: dict) -> list[tuple[StoredChunk, float]]:
-        """Nearest committed chunks with their cosine similarity."""
+    def dense_search(
+        self, query_vector: list[float], k: int, visible: frozenset[str], outlets: list[str] | None = None
+    ) -> list[tuple[StoredChunk, float]]:
+        """The ``k`` nearest chunks of committed versions (``visible``), with their cosine similarity.
+
+        Chroma is asked for a few more candidates than ``k``, filtered by
+        outlet at most, and the uncommitted ones (being written, or left for
+        the next ingest to collect) are dropped here; only when too few
+        survive is it asked again for more.
+        """
         self.check_embedder()
-        with chroma_failures("searching"):
-            hits = self.vectors.similarity_search_by_vector_with_relevance_scores(query_vector, k=k, filter=where)
-        return [(StoredChunk(id=doc.id, text=doc.page_content, metadata=doc.metadata), 1.0 - distance) for doc, distance in hits]
+        where = {"outlet": {"$in": outlets}} if outlets else None
+        wanted = CANDIDATES * k
+        while True:
+            with chroma_failures("searching"):
+                hits = self.vectors.similarity_search_by_vector_with_relevance_scores(query_vector, k=wanted, filter=where)
+            kept = [(doc, distance) for doc, distance in hits if doc.metadata.get("version") in visible]
+            if len(kept) >= k or len(hits) < wanted or wanted >= MAX_CANDIDATES * k:
+                break
+            wanted *= 4
+        return [(StoredChunk(id=doc.id, text=doc.page_content, metadata=doc.metadata), 1.0 - distance) for doc, distance in kept[:k]]
 
     def iter_metadatas(self) -> Iterator[dict]:
         """Every stored chunk's metadata, committed or not, a page at a time."""
@@ -275,9 +401,6 @@ class ChunkStore:
             if len(page) < READ_PAGE:
                 return
             offset += READ_PAGE
-
-    def chunk_count(self) -> int:
-        return sum(record.chunks for record in self.catalog.articles().values())
 
     def stored_chunks(self) -> int:
         """Chunks physically in the collection (committed or not): also a live check that the store answers."""

@@ -97,10 +97,10 @@ class HybridRetriever:
         self.rrf_k = rrf_k
 
     def retrieve(self, question: str, query_vector: list[float], outlets: list[str] | None = None) -> list[Evidence]:
-        where = self.store.committed_filter(outlets)
-        if where is None:
+        view = self.store.catalog.view()
+        if not view.versions or (outlets and not set(outlets) & set(view.outlets)):
             return []
-        dense = self.store.dense_search(query_vector, self.fetch_k, where)
+        dense = self.store.dense_search(query_vector, self.fetch_k, view.versions, outlets)
         sparse = self.bm25.search(question, self.fetch_k, outlets)
         fused = self._fuse([c for c, _ in dense], sparse)
         chosen = self._diverse_top(fused)
