@@ -11,12 +11,10 @@ as large at N as at 2N, and one that grows with the archive is larger at 2N.
 
 from __future__ import annotations
 
-import inspect
 from collections import defaultdict
 
 import pytest
 
-from app.answer.retrieval import Bm25Index
 
 N = 210  # above the 200 versions per read of ChunkStore.chunks_of_versions and the 16-chunk write groups below
 TOWNS = ["Arden", "Brill", "Corran", "Dunmore", "Esk", "Fallow", "Garth", "Hollin", "Ives", "Jarrow"]
@@ -117,13 +115,5 @@ def test_writes_garbage_collection_and_dense_search_send_no_growing_filter(measu
     compare(measured, ("write", "dense"))
 
 
-BM25_READS_EVERY_VERSION = "committed_filter" in inspect.getsource(Bm25Index)
-
-
-@pytest.mark.xfail(
-    BM25_READS_EVERY_VERSION, strict=True,
-    reason="the rank_bm25 index still reads its chunks through ChunkStore.committed_filter (every version); the FTS5 "
-    "index that replaces it syncs through chunks_of_versions",
-)
 def test_answers_send_no_growing_filter(measured):
     compare(measured, ("ask",))

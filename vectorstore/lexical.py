@@ -20,7 +20,7 @@ back into exactly those terms. So BM25, its document frequencies and the
 answerer's term weights all count the same words as before.
 
 The index holds, per chunk: id, version, outlet, text, metadata and terms;
-and per article version a stamp (its fingerprint and tagging), so an article
+and per article version a stamp (when its catalog row was committed), so an article
 re-chunked or re-tagged under the same version key is re-read too. ``sync`` diffs that set against the catalog only when the
 catalog's generation moved, so a store that does not change costs a query
 nothing but one integer comparison and one ``PRAGMA data_version``.
@@ -40,7 +40,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from vectorstore.catalog import ArticleRecord
+from vectorstore.records import Row
 from vectorstore.store import ChunkStore, StoredChunk
 
 FORMAT = "1"
@@ -83,10 +83,11 @@ class SyncCounts:
     history: list[tuple[int, int, int]] = field(default_factory=list)  # (added, removed, inserted) per sync
 
 
-def article_stamp(record: ArticleRecord) -> str:
-    """Changes whenever the article's chunks change under the same version key: re-chunked under new ingest
-    settings (the fingerprint holds them) or re-tagged in place (new outlet or title, same text)."""
-    return f"{record.fingerprint}|{record.tagging or ''}"
+def article_stamp(row: Row) -> str:
+    """Changes with every commit of the article, so chunks re-written under the same version key (re-chunked under
+    new ingest settings, re-tagged in place) are indexed again. Read from the catalog's row, so a sync parses no
+    record JSON however large the archive."""
+    return repr(row.committed_at)
 
 
 class LexicalIndex:
@@ -201,7 +202,7 @@ class LexicalIndex:
         data_version = db.execute("PRAGMA data_version").fetchone()[0]
         if generation == self._generation and data_version == self._data_version:
             return
-        wanted = {record.version: article_stamp(record) for record in self.store.catalog.articles().values()}
+        wanted = {row.version: article_stamp(row) for row in self.store.catalog.view().articles.rows().values()}
         with db:  # one transaction: a failure (the store going away mid-read) leaves the file as it was
             db.execute("BEGIN IMMEDIATE")  # another process syncing the same file waits instead of interleaving
             if db.execute("PRAGMA data_version").fetchone()[0] != self._data_version:

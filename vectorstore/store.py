@@ -348,14 +348,6 @@ class ChunkStore:
 
     # Reading
 
-    def committed_filter(self, outlets: list[str] | None = None) -> dict | None:
-        """A ``where`` naming every committed version: only the rank_bm25 index still reads through it, and it
-        goes with that index (the FTS5 index syncs through ``chunks_of_versions``). It grows with the archive,
-        so nothing else may use it."""
-        view = self.catalog.view()
-        versions = [row.version for row in view.articles.rows().values() if not outlets or row.outlet in outlets]
-        return {"version": {"$in": versions}} if versions else None
-
     def iter_chunks(self, where: dict) -> Iterator[StoredChunk]:
         """All chunks matching ``where`` (texts and metadata, no vectors)."""
         with chroma_failures("reading chunks"):
