@@ -14,8 +14,9 @@ the fp32 speed. Quantising everything drops the cosine with the reference to
 0.98 on some texts; the error comes from the embedding lookup and from the
 feed-forward output projections of the first layers, whose inputs (GELU
 outputs) have outliers that one per-batch int8 scale flattens. Those stay in
-fp32, which keeps every measured cosine at or above 0.99 (see README
-"Embedding"). torch, transformers and onnx are imported here only.
+fp32 for the first four layers: every measured cosine stays at or above
+0.99, and the project's question sets score as with fp32 (with three, one
+compare case lost its disagreement; see README "Embedding"). torch, transformers and onnx are imported here only.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ FP32_FILE = "all-MiniLM-L6-v2.onnx"
 INT8_FILE = "all-MiniLM-L6-v2.int8.onnx"
 OPSET = 17
 INPUTS = ("input_ids", "attention_mask", "token_type_ids")
-FP32_FFN_OUTPUT_LAYERS = 3  # the first layers' feed-forward output projections stay fp32 in the int8 file
+FP32_FFN_OUTPUT_LAYERS = 4  # the first layers' feed-forward output projections stay fp32 in the int8 file
 
 
 class ExportError(Exception):
