@@ -38,7 +38,7 @@ def test_tampered_weights_are_refused(tmp_path):
 
 def test_tampered_onnx_export_is_refused(tmp_path, models_dir):
     shutil.copytree(models_dir, tmp_path / "models")
-    model_file, _ = ensure_exported(packaged_model_dir(), tmp_path / "models")
+    model_file, _ = ensure_exported(packaged_model_dir(), tmp_path / "models", int8=True)
     with model_file.open("r+b") as handle:
         handle.seek(5000)
         handle.write(b"\x00\x01\x02")
@@ -46,26 +46,41 @@ def test_tampered_onnx_export_is_refused(tmp_path, models_dir):
         MiniLMEmbeddings(onnx_dir=tmp_path / "models").embed_query("hello")
 
 
-def test_onnx_runtime_matches_the_sentence_transformers_reference(embeddings, models_dir):
-    reference = MiniLMEmbeddings(runtime="torch", batch_size=2).encode(FIXED_TEXTS)
+@pytest.fixture(scope="module")
+def reference_vectors() -> np.ndarray:
+    return MiniLMEmbeddings(runtime="torch", batch_size=2).encode(FIXED_TEXTS)
+
+
+def test_the_shipped_int8_runtime_agrees_with_the_sentence_transformers_reference(embeddings, reference_vectors):
     shipped = embeddings.encode(FIXED_TEXTS)
-    assert embeddings.runtime == "onnx" and shipped.shape == reference.shape == (len(FIXED_TEXTS), 384)
-    cosines = np.sum(shipped * reference, axis=1)
+    assert embeddings.runtime == "onnx-int8" and shipped.shape == reference_vectors.shape == (len(FIXED_TEXTS), 384)
+    cosines = np.sum(shipped * reference_vectors, axis=1)
+    assert cosines.min() >= 0.99, cosines
+
+
+def test_the_fp32_onnx_runtime_matches_the_reference_exactly(models_dir, reference_vectors):
+    fp32 = MiniLMEmbeddings(runtime="onnx", onnx_dir=models_dir).encode(FIXED_TEXTS)
+    cosines = np.sum(fp32 * reference_vectors, axis=1)
     assert cosines.min() >= 0.9999, cosines
-    assert np.abs(shipped - reference).max() < 1e-3
+    assert np.abs(fp32 - reference_vectors).max() < 1e-3
 
 
 def test_a_store_refuses_vectors_from_another_runtime(make_newsdesk, models_dir):
     from app.settings import Settings
     from app.service import Newsdesk
 
-    onnx = make_newsdesk()
-    onnx.ingest()
-    torch_side = Newsdesk(Settings(data_dir=onnx.settings.data_dir, embed_runtime="torch"))
-    with pytest.raises(EmbedderMismatch, match="embedded by onnxruntime .* not by sentence-transformers.*set NEWSDESK_EMBED_RUNTIME=onnx to use it"):
+    int8 = make_newsdesk()
+    int8.ingest()
+    data_dir = int8.settings.data_dir
+    torch_side = Newsdesk(Settings(data_dir=data_dir, embed_runtime="torch"))
+    with pytest.raises(EmbedderMismatch, match=r"embedded by onnxruntime \(all-MiniLM-L6-v2.int8.onnx.* not by sentence-transformers.*set NEWSDESK_EMBED_RUNTIME=onnx-int8 to use it"):
         torch_side.ask("Why did the consulate close?")
-    (onnx.settings.data_dir / "embedder.json").unlink()  # a store from before the record existed: torch wrote it
-    fresh = Newsdesk(Settings(data_dir=onnx.settings.data_dir))
+    fp32 = make_newsdesk()  # a store of the previous default, the fp32 export
+    Newsdesk(Settings(data_dir=fp32.settings.data_dir, embed_runtime="onnx")).ingest()
+    with pytest.raises(EmbedderMismatch, match=r"embedded by onnxruntime \(all-MiniLM-L6-v2.onnx.* not by onnxruntime \(all-MiniLM-L6-v2.int8.onnx.*set NEWSDESK_EMBED_RUNTIME=onnx to use it"):
+        Newsdesk(Settings(data_dir=fp32.settings.data_dir)).ask("Why did the consulate close?")
+    (data_dir / "embedder.json").unlink()  # a store from before the record existed: torch wrote it
+    fresh = Newsdesk(Settings(data_dir=data_dir))
     with pytest.raises(EmbedderMismatch, match="embedded by sentence-transformers .* not by onnxruntime.*set NEWSDESK_EMBED_RUNTIME=torch to use it"):
         fresh.ask("Why did the consulate close?")
 

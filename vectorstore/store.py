@@ -29,7 +29,7 @@ from filelock import FileLock
 
 from vectorstore.catalog import TOMBSTONE_GRACE_S, Catalog
 from vectorstore.catalog_rows import RECORDS_SUFFIX, CatalogRows, PendingWrite
-from vectorstore.embeddings import MiniLMEmbeddings, reference_provenance
+from vectorstore.embeddings import MiniLMEmbeddings, reference_provenance, runtime_setting
 from vectorstore.errors import CatalogDamaged, StoreUnavailable, chroma_failures
 from vectorstore.legacy import LEGACY_FILE, read_legacy_catalog, retire
 from vectorstore.records import ArticleRecord
@@ -57,11 +57,6 @@ class StagedArticle:
     record: ArticleRecord
     texts: list[str]
     metadatas: list[dict]
-
-
-def runtime_setting(runtime: str) -> str:
-    """The NEWSDESK_EMBED_RUNTIME value that reads a store written by ``runtime`` (the reference records its library)."""
-    return {"sentence-transformers": "torch", "onnxruntime": "onnx"}.get(runtime, runtime)
 
 
 class EmbedderMismatch(Exception):
@@ -212,7 +207,7 @@ class ChunkStore:
                 raise EmbedderMismatch(
                     f"the store in {self.chroma_url or self.data_dir} was embedded by {written['runtime']} ({written['model_file']}, "
                     f"sha256 {written['sha256'][:12]}), not by {current['runtime']} ({current['model_file']}, "
-                    f"sha256 {current['sha256'][:12]}); set NEWSDESK_EMBED_RUNTIME={runtime_setting(written['runtime'])} to use it, or ingest into a new "
+                    f"sha256 {current['sha256'][:12]}); set NEWSDESK_EMBED_RUNTIME={runtime_setting(written)} to use it, or ingest into a new "
                     "NEWSDESK_DATA_DIR"
                 )
         if recorded != current:
