@@ -9,7 +9,7 @@ import pytest
 
 from vectorstore.embeddings import WEIGHTS_SHA256, ModelIntegrityError, MiniLMEmbeddings, packaged_model_dir, verify_weights
 from vectorstore.onnx_export import ensure_exported
-from vectorstore.store import EmbedderMismatch
+from vectorstore.store import EMBEDDER_KEY, EmbedderMismatch
 
 # Short and long (past the 256-wordpiece truncation), padded with whitespace, mixed in one batch so padding is exercised.
 FIXED_TEXTS = [
@@ -79,7 +79,8 @@ def test_a_store_refuses_vectors_from_another_runtime(make_newsdesk, models_dir)
     Newsdesk(Settings(data_dir=fp32.settings.data_dir, embed_runtime="onnx")).ingest()
     with pytest.raises(EmbedderMismatch, match=r"embedded by onnxruntime \(all-MiniLM-L6-v2.onnx.* not by onnxruntime \(all-MiniLM-L6-v2.int8.onnx.*set NEWSDESK_EMBED_RUNTIME=onnx to use it"):
         Newsdesk(Settings(data_dir=fp32.settings.data_dir)).ask("Why did the consulate close?")
-    (data_dir / "embedder.json").unlink()  # a store from before the record existed: torch wrote it
+    # A store from before the embedder was recorded at all: torch wrote it.
+    int8.store.vectors._collection.modify(metadata={EMBEDDER_KEY: None})
     fresh = Newsdesk(Settings(data_dir=data_dir))
     with pytest.raises(EmbedderMismatch, match="embedded by sentence-transformers .* not by onnxruntime.*set NEWSDESK_EMBED_RUNTIME=torch to use it"):
         fresh.ask("Why did the consulate close?")
