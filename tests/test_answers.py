@@ -64,6 +64,7 @@ def test_a_distance_question_with_no_distance_in_the_articles_is_refused(sample_
         ("Which country did the EU demand that Turkey recognise?", "country", "The EU wants Turkey to recognise Cyprus.", "**Cyprus**"),
         ("When did Ralph Miliband die?", "date", "His father Ralph died in 1994.", "**1994**"),
         ("Where did Blair go sailing?", "place", "Mr Blair sailed across the lake in Bromsgrove.", "**in Bromsgrove**"),
+        ("Who is to blame for the attacks?", "party", "Pompeo said the violence, which he blames on Iran, grew.", "**Iran**"),
     ],
 )
 def test_answer_kind_and_marked_span(question, kind, sentence, marked):
@@ -76,6 +77,15 @@ def test_far_names_the_kind_not_a_key_term():
     assert "far" not in asked_for("How far is Basra from Baghdad?").topic.split()
     assert asked_for("Who is Michael Maloof?").kind is None  # a description, not a name
     assert answer_spans("person", "Tony Blair said so.", "What did Tony Blair say?") == []  # names the question already has
+
+
+def test_blame_asks_for_a_party_held_responsible_not_any_person():
+    question = "Who is to blame for the closure of the US consulate in Basra?"
+    asked = asked_for(question)
+    assert asked.kind == "party" and "blame" in asked.topic  # the cue stays a key term
+    caption = "A member of the Iraqi security forces stands guard in front of the Basra Governorate headquarters."
+    assert answer_spans("party", caption, question) == []  # names people, but blames no one
+    assert asked_for("Who won the 2018 World Cup?").kind == "person"
 
 
 def test_bold_marks_render_but_article_markup_stays_inert():

@@ -56,6 +56,23 @@ def test_a_disagreement_is_found_and_cited(sample_newsdesk):
     assert all(claim.citation in cited for d in comparison.disagreements for claim in d.claims)
 
 
+def test_outlets_telling_the_event_in_their_own_words_get_sections(sample_newsdesk):
+    """The Washington Times never writes "closure": its sentences that echo what another outlet's sentence
+    established count as its account, and at least one checkable disagreement is found."""
+    comparison = sample_newsdesk.compare(BLAME)
+    assert_contract(comparison, sample_newsdesk.ingested_outlets())
+    assert len(comparison.outlets) >= 3 and comparison.disagreements
+    times = next(s for s in comparison.outlets if s.outlet == "The Washington Times")
+    cited = {c.id: c.outlet for c in comparison.citations}
+    assert {cited[int(n)] for n in MARKER.findall(times.answer)} == {"The Washington Times"}
+
+
+@pytest.mark.parametrize("question", [WORLD_CUP, "When did the US consulate in Basra reopen, according to each outlet?"])
+def test_nothing_established_leaves_every_outlet_silent(sample_newsdesk, question):
+    comparison = sample_newsdesk.compare(question)
+    assert comparison.abstained and comparison.outlets == [] and comparison.disagreements == []
+
+
 def test_nothing_relevant_abstains_with_every_outlet_silent(sample_newsdesk):
     comparison = sample_newsdesk.compare(WORLD_CUP)
     assert comparison.abstained and comparison.outlets == [] and comparison.citations == []

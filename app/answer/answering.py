@@ -7,9 +7,9 @@ were built from stored metadata, never from model output.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from app.answer.retrieval import Evidence
 from app.answer.text import named_outlets
@@ -32,7 +32,12 @@ class AnswerResult:
 
 
 class Answerer(Protocol):
-    def answer(self, question: str, evidence: list[Evidence], on_token: TokenSink | None = None) -> AnswerResult: ...
+    def answer(
+        self, question: str, evidence: list[Evidence], on_token: TokenSink | None = None, established: Sequence[Any] = ()
+    ) -> AnswerResult:
+        """``established``: sentences of other evidence that cleared the bar (extractive ``Candidate``s); the
+        evidence's sentences that echo them count as its account of the topic they establish."""
+        ...
 
 
 def named_evidence(question: str, evidence: list[Evidence]) -> tuple[list[str], list[Evidence]]:

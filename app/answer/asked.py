@@ -19,6 +19,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from app.answer.disagreement import responsible_spans
+
 NUMBER_WORDS = (
     r"one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|thirty|forty|fifty|hundred|"
     r"hundreds|thousand|thousands|million|millions|billion|dozen|dozens|half|double|doubled|triple"
@@ -68,6 +70,8 @@ ASK_PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     ("country", re.compile(r"\b(?:which|what) (?:country|countries|nation|nations|nationality)(?:'s|’s)?\b|\bwhat nationality\b", re.I)),
     ("place", re.compile(r"\bwhere\b|\b(?:which|what) (?:city|town|place|seat|constituency|region|area|village|province)\b", re.I)),
     ("reason", re.compile(r"\bwhy\b|\bwhat (?:caused|prompted|led to|reason|reasons)\b|\bfor what reason\b", re.I)),
+    # "Who is to blame / responsible?" asks for the party held responsible, not any person; only "who" names the type.
+    ("party", re.compile(r"\bwho(?:m)?\b(?=.*\b(?:blam\w*|responsib\w*|at fault|culprits?)\b)", re.I)),
     ("person", re.compile(r"\bwho(?:m)?\b|\b(?:which|what) (?:minister|official|spokesman|spokeswoman|newspaper|person|man|woman|general|leader|team|party)\b", re.I)),
 ]
 
@@ -104,11 +108,18 @@ def answer_spans(kind: str | None, sentence: str, question: str) -> list[tuple[i
         return []
     asked = question.casefold()
     spans = []
-    for match in SPAN_PATTERNS[kind].finditer(sentence):
-        text = match.group(0).strip()
+    for start, end in _spans_of(kind, sentence):
+        text = sentence[start:end].strip()
         if text and text.casefold() not in asked and not _only_asked_words(text, asked):
-            spans.append((match.start(), match.start() + len(match.group(0).rstrip())))
+            spans.append((start, start + len(sentence[start:end].rstrip())))
     return spans
+
+
+def _spans_of(kind: str, sentence: str) -> list[tuple[int, int]]:
+    """Every span of ``kind``: a pattern's matches, or for "party" the parties named next to a responsibility cue."""
+    if kind == "party":
+        return responsible_spans(sentence)
+    return [match.span() for match in SPAN_PATTERNS[kind].finditer(sentence)]
 
 
 def _only_asked_words(span: str, asked: str) -> bool:

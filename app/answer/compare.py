@@ -9,7 +9,7 @@ that fails falls back to quotes for that section alone.
 
 Disagreements are looked for among the sentences each outlet stands behind:
 its quoted ones and the other sentences of its evidence that clear the same
-bar. A sentence that is not quoted in its section but holds one side of a
+bar or echo the comparison's best sentence (``OutletAccount.disputable``). A sentence that is not quoted in its section but holds one side of a
 disagreement is cited too, so every claim points at a verbatim quote.
 """
 
@@ -22,7 +22,7 @@ from time import perf_counter
 from app.answer.answering import Answerer, AnswerResult, cite, retrieved_chunk
 from app.answer.chain import Condenser
 from app.answer.disagreement import Conflict, Statement, find_conflicts
-from app.answer.extractive import Candidate, ExtractiveAnswerer
+from app.answer.extractive import Candidate, ExtractiveAnswerer, echoes
 from app.answer.retrieval import Evidence, HybridRetriever
 from app.schemas import Citation, Claim, Comparison, Disagreement, OutletSection
 from vectorstore.embeddings import MiniLMEmbeddings
@@ -33,12 +33,20 @@ DISPUTABLE_PER_OUTLET = 6  # best sentences per outlet that may hold one side of
 
 @dataclass
 class OutletAccount:
-    """What one outlet's evidence gave: its answer and the sentences it stands behind."""
+    """What one outlet's evidence gave: its answer and its scored sentences."""
 
     outlet: str
     evidence: list[Evidence]
     result: AnswerResult
-    disputable: list[Candidate]
+    scored: list[Candidate]
+
+    def disputable(self, anchor: Candidate | None) -> list[Candidate]:
+        """The sentences it stands behind: those that clear the bar, and those that echo the comparison's best
+        sentence (its account of the established topic in its own words, as its section may quote)."""
+        if self.result.abstained:
+            return []
+        held = [c for c in self.scored if c.clears or (anchor is not None and echoes(c, anchor))]
+        return sorted(held, key=lambda c: -c.score)[:DISPUTABLE_PER_OUTLET]
 
 
 class Comparer:
@@ -66,19 +74,39 @@ class Comparer:
             evidence = {o: self.retriever.retrieve(standalone, vector, [o]) for o in outlets}
         with _timed(timings, "answer"):
             accounts = [self._account(standalone, o, evidence[o]) for o in outlets if evidence[o]]
+            established = [c for a in accounts if not a.result.abstained for c in a.scored if c.clears]
+            accounts = self._echoing(standalone, accounts, established)
         with _timed(timings, "disagree"):
-            comparison = self._assemble(question, standalone, outlets, accounts)
+            anchor = max(established, key=lambda c: c.rank, default=None)
+            comparison = self._assemble(question, standalone, outlets, accounts, anchor)
         timings["total"] = round(sum(timings.values()), 2)
         comparison.timings_ms = timings
         return comparison
 
-    def _account(self, question: str, outlet: str, evidence: list[Evidence]) -> OutletAccount:
-        result = self.answerer.answer(question, evidence)
-        scored = sorted(self.extractive.score(question, evidence), key=lambda c: -c.score)
-        disputable = [c for c in scored if c.score >= self.extractive.threshold][:DISPUTABLE_PER_OUTLET]
-        return OutletAccount(outlet, evidence, result, [] if result.abstained else disputable)
+    def _account(
+        self, question: str, outlet: str, evidence: list[Evidence], established: list[Candidate] | None = None
+    ) -> OutletAccount:
+        result = self.answerer.answer(question, evidence, established=established or ())
+        return OutletAccount(outlet, evidence, result, self.extractive.score(question, evidence))
 
-    def _assemble(self, question: str, standalone: str, outlets: list[str], accounts: list[OutletAccount]) -> Comparison:
+    def _echoing(self, question: str, accounts: list[OutletAccount], established: list[Candidate]) -> list[OutletAccount]:
+        """Each silent outlet answered again with the sentences of the speaking ones that cleared the bar.
+
+        An outlet that tells the event in its own words ("evacuation of U.S. personnel" for "closure")
+        misses the question's rarest key term and stays under the bar, though another outlet's sentence
+        clearing it shows the question is about something the corpus reports. As for a question naming
+        that outlet (``echoes_of_established``), its sentences that echo what cleared the bar are its
+        account. When nothing cleared the bar (an unanswerable question) nothing is established.
+        """
+        if not established:
+            return accounts
+        return [
+            self._account(question, a.outlet, a.evidence, established) if a.result.abstained else a for a in accounts
+        ]
+
+    def _assemble(
+        self, question: str, standalone: str, outlets: list[str], accounts: list[OutletAccount], anchor: Candidate | None
+    ) -> Comparison:
         speaking = [a for a in accounts if not a.result.abstained]
         sections, citations = [], []
         for account in speaking:
@@ -87,7 +115,7 @@ class Comparer:
             sections.append(OutletSection(
                 outlet=account.outlet, answer=answer, abstained=False, articles=len({c.source for c in renumbered})
             ))
-        disagreements = self._disagreements(speaking, citations)
+        disagreements = self._disagreements(speaking, citations, anchor)
         backends = sorted({a.result.backend for a in speaking}) or [self.answerer.backend]
         notices = [f"{a.outlet}: {a.result.notice}" for a in speaking if a.result.notice]
         return Comparison(
@@ -104,12 +132,14 @@ class Comparer:
             timings_ms={},
         )
 
-    def _disagreements(self, accounts: list[OutletAccount], citations: list[Citation]) -> list[Disagreement]:
+    def _disagreements(
+        self, accounts: list[OutletAccount], citations: list[Citation], anchor: Candidate | None
+    ) -> list[Disagreement]:
         """Conflicts between the outlets' sentences; a side not yet quoted gets a citation of its own (appended)."""
         statements, candidates = [], {}
         quoted = {(c.chunk_id, c.quote): c.id for c in citations}
         for account in accounts:
-            for candidate in account.disputable:
+            for candidate in account.disputable(anchor):
                 key = (candidate.evidence.chunk.metadata["chunk_id"], candidate.text)
                 number = quoted.get(key) or -(len(candidates) + 1)  # negative: not cited yet
                 candidates[number] = candidate

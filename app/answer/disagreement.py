@@ -111,14 +111,23 @@ def compare_pair(a: Statement, b: Statement, thresholds: Thresholds = Thresholds
 
 def responsible_parties(text: str) -> set[str]:
     """Parties named within a few words of a responsibility cue: proper names and groups like "protesters"."""
-    words = [(m.start(), m.group()) for m in WORD.finditer(text)]
-    parties: set[str] = set()
+    return {fold(text[start:end]) for start, end in responsible_spans(text)}
+
+
+def responsible_spans(text: str) -> list[tuple[int, int]]:
+    """Where ``text`` names a responsible party: the words ``responsible_parties`` reads, as character spans.
+
+    "Who is to blame?" is answered by these spans, so the reply marks the party and a sentence that names
+    no one next to a responsibility cue (a photo caption naming a guard) is not taken for an answer.
+    """
+    words = list(WORD.finditer(text))
+    spans: list[tuple[int, int]] = []
     for cue in RESPONSIBILITY_CUE.finditer(text):
-        at = next((i for i, (start, _) in enumerate(words) if start >= cue.start()), len(words))
+        at = next((i for i, word in enumerate(words) if word.start() >= cue.start()), len(words))
         for position in range(max(0, at - PARTY_WINDOW), min(len(words), at + PARTY_WINDOW + 1)):
-            if _is_party(words[position][1], position):
-                parties.add(fold(words[position][1]))
-    return parties
+            if _is_party(words[position].group(), position) and words[position].span() not in spans:
+                spans.append(words[position].span())
+    return sorted(spans)
 
 
 def _is_party(word: str, position: int) -> bool:

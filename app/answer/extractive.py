@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -142,11 +142,14 @@ class ExtractiveAnswerer:
         self.max_sentences = max_sentences
         self.templates = load_templates("extractive")
 
-    def answer(self, question: str, evidence: list[Evidence], on_token: TokenSink | None = None) -> AnswerResult:
+    def answer(
+        self, question: str, evidence: list[Evidence], on_token: TokenSink | None = None, established: Sequence[Candidate] = ()
+    ) -> AnswerResult:
         """Quotes need no generation, so ``on_token`` is not called.
 
         A question that names outlets is answered from their evidence only; the rest of the evidence can
-        only establish the topic for them (``echoes_of_established``).
+        only establish the topic for them (``echoes_of_established``). ``established`` does the same for
+        evidence scored elsewhere: a comparison's other outlets' sentences that cleared the bar.
         """
         named, _ = named_evidence(question, evidence)
         asked = asked_for(question)
@@ -154,8 +157,9 @@ class ExtractiveAnswerer:
         candidates = self.score(question, evidence, asked)
         own = [c for c in candidates if c.outlet in named] if named else candidates
         support = max((c.score for c in own), default=0.0)
-        if named and support < self.threshold:
-            own, support = echoes_of_established(own, [c for c in candidates if c.outlet not in named])
+        if (named or established) and support < self.threshold:
+            others = list(established) or [c for c in candidates if c.outlet not in named]
+            own, support = echoes_of_established(own, others)
         if support < self.threshold or _lacks_required_kind(asked, own):
             return AnswerResult(self.templates["abstain"], [], True, support, self.backend)
         text, citations = self._compose(self._select(own), asked)
@@ -236,7 +240,8 @@ class ExtractiveAnswerer:
         count = len(groups)
         articles = {c.evidence.chunk.metadata["source"] for members in groups.values() for c in members}
         noun = "article" if count == 1 and len(articles) == 1 else "outlet"
-        verb = self.templates["lead_verbs"].get(asked.kind or "", self.templates["lead_verbs"]["default"])
+        holds = any(c.spans for members in groups.values() for c in members)  # else it names no such thing
+        verb = self.templates["lead_verbs"].get(asked.kind if holds else "", self.templates["lead_verbs"]["default"])
         return self.templates["lead"].format(
             count=NUMBER_NAMES[count - 1] if count <= len(NUMBER_NAMES) else str(count),
             noun=noun if count == 1 else f"{noun}s",
@@ -321,16 +326,17 @@ def _candidates(evidence: list[Evidence]) -> list[Candidate]:
         sentences = split_sentences(item.chunk.text)
         for position, sentence in enumerate(sentences):
             key = (meta["source"], meta["start"] + sentence.start)
-            quotable = (
-                len(sentence.text.split()) >= MIN_SENTENCE_WORDS
-                and sentence.text.endswith(CLOSING)
-                and sentence.text != meta.get("title")
-            )
-            if quotable and key not in seen:
+            if _quotable(sentence.text, meta) and key not in seen:
                 seen.add(key)
-                context = sentences[position - 1].text if position else ""
+                before = sentences[position - 1].text if position else ""
+                context = before if _quotable(before, meta) else ""  # a headline names no speaker
                 candidates.append(Candidate(evidence=item, text=sentence.text, offset=key[1], context=context))
     return candidates
+
+
+def _quotable(text: str, meta: dict) -> bool:
+    """A sentence of prose: not the stored title, not a line without closing punctuation, not a fragment."""
+    return len(text.split()) >= MIN_SENTENCE_WORDS and text.endswith(CLOSING) and text != meta.get("title")
 
 
 def _read_lexically(candidate: Candidate, key_terms: dict[str, float], own_terms: set[str], asked: Asked, question: str) -> None:

@@ -18,11 +18,12 @@ The order of work is what keeps it honest:
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 
 from langchain_core.messages import BaseMessage
 
 from app.answer.answering import AnswerResult, TokenSink, named_evidence
-from app.answer.extractive import ExtractiveAnswerer
+from app.answer.extractive import Candidate, ExtractiveAnswerer
 from app.llm.backends import LLMBackend, failure_reason
 from app.llm.prompt import answer_messages, templates
 from app.answer.retrieval import Evidence
@@ -48,8 +49,10 @@ class GenerativeAnswerer:
         self.max_sentences = max_sentences
         self.mark = templates()["unsupported_mark"] if mark_unsupported else None
 
-    def answer(self, question: str, evidence: list[Evidence], on_token: TokenSink | None = None) -> AnswerResult:
-        quoted = self.extractive.answer(question, evidence)
+    def answer(
+        self, question: str, evidence: list[Evidence], on_token: TokenSink | None = None, established: Sequence[Candidate] = ()
+    ) -> AnswerResult:
+        quoted = self.extractive.answer(question, evidence, established=established)
         evidence = named_evidence(question, evidence)[1]  # the model writes from the named outlet's passages only
         if quoted.abstained:
             quoted.backend = self.llm.name
