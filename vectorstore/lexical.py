@@ -20,7 +20,7 @@ back into exactly those terms. So BM25, its document frequencies and the
 answerer's term weights all count the same words as before.
 
 The index holds, per chunk: id, version, outlet, text, metadata and terms;
-and per article version a stamp (when its catalog row was committed), so an article
+and per article version a stamp (a digest of its catalog record), so an article
 re-chunked or re-tagged under the same version key is re-read too. ``sync`` diffs that set against the catalog only when the
 catalog's generation moved, so a store that does not change costs a query
 nothing but one integer comparison and one ``PRAGMA data_version``.
@@ -33,6 +33,7 @@ keeps its own copy.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sqlite3
 import threading
@@ -84,10 +85,11 @@ class SyncCounts:
 
 
 def article_stamp(row: Row) -> str:
-    """Changes with every commit of the article, so chunks re-written under the same version key (re-chunked under
-    new ingest settings, re-tagged in place) are indexed again. Read from the catalog's row, so a sync parses no
-    record JSON however large the archive."""
-    return repr(row.committed_at)
+    """Changes whenever the article's record changes under the same version key: re-chunked under new ingest
+    settings (the fingerprint holds them) or re-tagged in place (new outlet or title, same text), so its chunks
+    are indexed again with their new metadata. A digest of the row's record JSON, so a sync parses no record
+    however large the archive."""
+    return hashlib.blake2b(row.record_json.encode(), digest_size=12).hexdigest()
 
 
 class LexicalIndex:
