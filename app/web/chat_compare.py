@@ -9,6 +9,7 @@ cards side by side on a wide screen and stacks them on a phone.
 from __future__ import annotations
 
 import html
+import re
 
 from gradio import ChatMessage
 
@@ -26,11 +27,19 @@ CARDS_CSS = """
 """
 
 
+REPLY_BOLD = re.compile(r"\*\*(.+?)\*\*")  # the answerer's marks around the words that answer; an article's own are collapsed
+
+
+def card_text(answer: str) -> str:
+    """A section's text as HTML: escaped first, then the reply's own bold marks and line breaks, as the chat shows them."""
+    return REPLY_BOLD.sub(r"<strong>\1</strong>", html.escape(answer)).replace("\n", "<br>")
+
+
 def cards_html(comparison: Comparison) -> str:
     """The sections as cards, each headed by its outlet and article count."""
     cards = "".join(
         f'<div class="compare-card" data-outlet="{html.escape(s.outlet)}"><h4>{html.escape(section_heading(s))}</h4>'
-        f"<p>{html.escape(s.answer)}</p></div>"
+        f"<p>{card_text(s.answer)}</p></div>"
         for s in comparison.outlets
     )
     return f'<div class="compare-cards">{cards}</div>'
