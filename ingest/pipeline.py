@@ -27,7 +27,7 @@ from vectorstore.catalog import ArticleRecord
 from vectorstore.store import ChunkStore, StagedArticle, StoreUnavailable
 
 # Bump when cleaning, detection or chunking rules change, so stored articles are rebuilt.
-PIPELINE_VERSION = "1"
+PIPELINE_VERSION = "2"
 
 Status = Literal["added", "updated", "retagged", "unchanged", "skipped", "removed"]
 # What a re-tag may change without touching the stored text or its vectors.
