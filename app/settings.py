@@ -52,10 +52,11 @@ class Settings(BaseSettings):
         default=False, description="Follow symlinks that lead outside an ingested folder (skipped with a reason otherwise)."
     )
     embed_batch_size: int = Field(default=64, ge=1, description="Chunks embedded and written per batch.")
-    embed_runtime: Literal["onnx-int8", "onnx", "torch"] = Field(
-        default="onnx",
-        description="Embedding runtime: onnx (onnxruntime, fp32 export made once in models_dir), onnx-int8 (that export "
-        "quantised: faster, but a vector depends on the texts batched with it) or torch (sentence-transformers, the reference).",
+    embed_runtime: Literal["onnx-int8", "onnx", "torch"] | None = Field(
+        default=None,
+        description="Embedding runtime: onnx-int8 (onnxruntime on the int8 export made once in models_dir), onnx (the fp32 "
+        "export) or torch (sentence-transformers, the reference); unset means the one that wrote the store, and onnx-int8 "
+        "for a new store.",
     )
     models_dir: Path | None = Field(
         default=None, description="Where the ONNX export of the model is kept; unset means data_dir/models."

@@ -55,7 +55,8 @@ def main() -> None:
     parser.add_argument("--bbc-data-dir", type=Path, default=Path(tempfile.gettempdir()) / "newsdesk-bench-bbc")
     parser.add_argument("--show-failures", action="store_true")
     args = parser.parse_args()
-    embeddings = MiniLMEmbeddings()
+    settings = Settings()  # NEWSDESK_EMBED_RUNTIME and NEWSDESK_MODELS_DIR choose the runtime being scored
+    embeddings = MiniLMEmbeddings(runtime=settings.embed_runtime, onnx_dir=settings.models_dir)
     with tempfile.TemporaryDirectory() as folder:
         score("sample", Newsdesk(Settings(data_dir=Path(folder)), embeddings=embeddings), sample_corpus_dir(), args.show_failures)
     if args.bbc_corpus.is_dir():

@@ -29,28 +29,38 @@ MODEL_ID = "sentence-transformers/all-MiniLM-L6-v2"
 MAX_WORDPIECES = 256  # the model's max_seq_length, [CLS] and [SEP] included
 
 Runtime = Literal["onnx-int8", "onnx", "torch"]
+DEFAULT_RUNTIME: Runtime = "onnx-int8"
 
 
 class MiniLMEmbeddings(Embeddings):
-    """LangChain ``Embeddings`` over the packaged model: unit-length vectors, CPU, batched.
+    """LangChain ``Embeddings`` over the packaged model: unit-length vectors, CPU.
 
-    Three runtimes: ``onnx`` (the default; onnxruntime on the fp32 file exported
-    once into ``onnx_dir``, cosine with the reference 0.9999), ``onnx-int8``
-    (the same export quantised to int8: about twice as fast, cosine at least
-    0.99, but opt-in because dynamic quantisation scales activations per batch,
-    so a text's vector depends on the texts embedded beside it and answers on
-    what was asked before) and ``torch`` (sentence-transformers, the
-    reference). The onnx runtimes need no torch at question time. The model is loaded on first
-    use, so commands that never embed (``sources``) start fast.
+    Three runtimes: ``onnx-int8`` (the default for a new store; onnxruntime on
+    the export quantised to int8, cosine with the reference at least 0.99 and
+    about 1.6 times the fp32 speed), ``onnx`` (the fp32 export, cosine 0.9999)
+    and ``torch`` (sentence-transformers, the reference). The onnx runtimes
+    need no torch, and they embed one text per run, so a text's vector never
+    depends on what is embedded beside it. With no runtime given, the
+    embedder follows the store: ``ChunkStore.check_embedder`` calls ``adopt``
+    with the runtime that wrote it, so a store written by an earlier default
+    keeps working. The model is loaded on first use, so commands that never
+    embed (``sources``) start fast.
     """
 
     def __init__(
-        self, model_dir: Path | None = None, batch_size: int = 64, runtime: Runtime = "onnx", onnx_dir: Path | None = None
+        self, model_dir: Path | None = None, batch_size: int = 64, runtime: Runtime | None = None, onnx_dir: Path | None = None
     ) -> None:
         self.model_dir = Path(model_dir) if model_dir else packaged_model_dir()
         self.batch_size = batch_size
-        self.runtime = runtime
+        self.runtime: Runtime = runtime or DEFAULT_RUNTIME
+        self.follows_store = runtime is None
         self.onnx_dir = Path(onnx_dir) if onnx_dir else Path(user_data_dir("newsdesk", appauthor=False)) / "models"
+
+    def adopt(self, runtime: Runtime) -> None:
+        """Use the runtime that wrote the store, if none was chosen and nothing has been embedded or exported yet."""
+        loaded = "_onnx_export" in self.__dict__ or "encoder" in self.__dict__
+        if self.follows_store and not loaded:
+            self.runtime = runtime
 
     @property
     def model_id(self) -> str:
@@ -80,7 +90,7 @@ class MiniLMEmbeddings(Embeddings):
         from vectorstore.onnx_runtime import OnnxEncoder
 
         model_file, sha256 = self._onnx_export
-        return OnnxEncoder(model_file, sha256, self.tokenizer, MAX_WORDPIECES, self.batch_size)
+        return OnnxEncoder(model_file, sha256, self.tokenizer, MAX_WORDPIECES)
 
     @cached_property
     def tokenizer(self):  # -> tokenizers.Tokenizer; the same wordpieces the model sees

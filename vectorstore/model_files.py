@@ -42,3 +42,10 @@ def file_sha256(path: Path) -> str:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+def check_export(model_file: Path, expected: str) -> None:
+    """Raise ``ModelIntegrityError`` unless an exported model file still has the sha256 recorded at export."""
+    actual = file_sha256(model_file)
+    if actual != expected:
+        raise ModelIntegrityError(f"{model_file} has sha256 {actual}, expected {expected}; delete it to export it again")

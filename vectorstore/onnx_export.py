@@ -29,7 +29,7 @@ from pathlib import Path
 
 from filelock import FileLock
 
-from vectorstore.model_files import file_sha256, verify_weights
+from vectorstore.model_files import check_export, file_sha256, verify_weights
 
 FP32_FILE = "all-MiniLM-L6-v2.onnx"
 INT8_FILE = "all-MiniLM-L6-v2.int8.onnx"
@@ -59,8 +59,13 @@ def ensure_exported(weights_dir: Path, models_dir: Path, int8: bool = False) -> 
         if not _is_exported(fp32) and not (int8 and _is_exported(wanted)):
             _publish(fp32, lambda staged: _export_fp32(weights_dir, staged))
         if not _is_exported(wanted):
+            check_export(fp32, recorded_sha256(fp32))  # the int8 file inherits whatever the fp32 file holds
             _publish(wanted, lambda staged: _quantise(fp32, staged))
-    return wanted, sha_file(wanted).read_text(encoding="utf-8").split()[0]
+    return wanted, recorded_sha256(wanted)
+
+
+def recorded_sha256(model_file: Path) -> str:
+    return sha_file(model_file).read_text(encoding="utf-8").split()[0]
 
 
 def _is_exported(model_file: Path) -> bool:

@@ -194,15 +194,19 @@ class ChunkStore:
         they stay with the vectors (on a shared server, for every process); a
         store with articles but no record predates it (``embedder.json`` in the
         data dir, or nothing at all: the reference). An empty store takes on
-        whatever embeds into it next.
+        whatever embeds into it next; an embedder given no runtime takes on the
+        store's (``MiniLMEmbeddings.adopt``).
         """
         if self._embedder_checked:
             return
-        current = self.embeddings.provenance
         with chroma_failures("reading the store's embedder"):
             recorded = json.loads((self.vectors._collection.metadata or {}).get(EMBEDDER_KEY, "null"))
         written = recorded or self._legacy_embedder()
-        if self.catalog.articles():
+        has_articles = bool(self.catalog.articles())
+        if has_articles:
+            self.embeddings.adopt(runtime_setting(written))
+        current = self.embeddings.provenance
+        if has_articles:
             if written != current:
                 raise EmbedderMismatch(
                     f"the store in {self.chroma_url or self.data_dir} was embedded by {written['runtime']} ({written['model_file']}, "
