@@ -23,7 +23,6 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from app.errors import BadInput
-from app.eval.questionset import QuestionSetError, load_question_set
 from app.answer.compare_render import render_comparison
 from app.answer.render import render_reply
 from app.service import Newsdesk
@@ -41,7 +40,7 @@ if TYPE_CHECKING:
 EXIT_FAILED_CHECK = 1
 EXIT_BAD_INPUT = 2
 USER_ERRORS = (
-    BadInput, StoreUnavailable, EmbedderMismatch, RegistryError, ManifestError, ModelIntegrityError, QuestionSetError
+    BadInput, StoreUnavailable, EmbedderMismatch, RegistryError, ManifestError, ModelIntegrityError  # QuestionSetError is a BadInput
 )
 
 cli = typer.Typer(
@@ -286,7 +285,8 @@ def evaluate(
     url: UrlOption = None,
 ) -> None:
     """Run a question set and report pass rate, retrieval, citation and sentence-check metrics."""
-    from app.eval.evaluation import run_question_set  # eval's imports (matplotlib) are paid by eval only
+    from app.eval.evaluation import run_question_set  # eval's imports (matplotlib, yaml) are paid by eval only
+    from app.eval.questionset import load_question_set
     from app.eval.reports import WRITERS, build_report, compare_to_baseline, write_report
 
     with user_errors():

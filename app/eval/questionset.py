@@ -13,6 +13,8 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from app.errors import BadInput
+
 COMPARE_ONLY = ("outlets_all", "silent_any", "disagreement")
 
 
@@ -79,7 +81,7 @@ class QuestionSet(BaseModel):
         return cases
 
 
-class QuestionSetError(Exception):
+class QuestionSetError(BadInput):
     """The file is unreadable or does not follow the format; the message says where."""
 
 
