@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 from collections import Counter
 from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -112,9 +113,10 @@ class Ingestor:
         report = IngestReport(outcomes=[FileOutcome(str(p.path), "skipped", p.reason, is_file=p.is_file) for p in found.problems])
         if on_start:
             on_start(len(found.files))
-        with self.store.write_lock():
+        # The writer is shut down (its last write awaited) before the lock is released, whatever happens.
+        with self.store.write_lock(), ThreadPoolExecutor(1, thread_name_prefix="ingest-writer") as writer:
             self.store.collect_garbage()
-            run = _Run(stored_paths={r.path: r.source for r in self.store.catalog.articles().values()})
+            run = _Run(stored_paths={r.path: r.source for r in self.store.catalog.articles().values()}, writer=writer)
             handled = 0
             try:
                 for handled, file in enumerate(found.files, start=1):
@@ -122,8 +124,9 @@ class Ingestor:
                     report.outcomes.append(outcome)
                     self._after_file(outcome, run, on_file)
                 self._write(run, on_file)
+                self._finish_writing(run, on_file)
             except StoreUnavailable as error:
-                unstored = [outcome for _, outcome in run.staged]
+                unstored = [outcome for _, outcome in [*run.writing, *run.staged]]
                 report.outcomes = [o for o in report.outcomes if all(o is not u for u in unstored)]
                 report.failure = _kept_after_failure(error, [u.path for u in unstored], len(found.files) - handled)
                 return report
@@ -142,13 +145,25 @@ class Ingestor:
             self._write(run, on_file)
 
     def _write(self, run: _Run, on_file: Callable[[FileOutcome], None] | None) -> None:
-        """Store the staged articles together (see ``ChunkStore.replace_articles``), then drop their old names."""
-        self.store.replace_articles([article for article, _ in run.staged], batch_size=self.batch_size)
-        for article, outcome in run.staged:
+        """Hand the staged articles to the writer thread (see ``ChunkStore.replace_articles``) once the previous
+        group is stored: the next files are read, cleaned and chunked while this group is embedded and written."""
+        self._finish_writing(run, on_file)
+        if run.staged:
+            run.writing, run.staged = run.staged, []
+            articles = [article for article, _ in run.writing]
+            run.in_flight = run.writer.submit(self.store.replace_articles, articles, batch_size=self.batch_size)
+
+    def _finish_writing(self, run: _Run, on_file: Callable[[FileOutcome], None] | None) -> None:
+        """Wait for the group being written (its failure is raised here), then drop its old names and report it."""
+        if run.in_flight is None:
+            return
+        in_flight, run.in_flight = run.in_flight, None
+        in_flight.result()
+        for article, outcome in run.writing:
             outcome.notes += self._drop_old_name(article.record.source, article.record.path, run)
             if on_file:
                 on_file(outcome)
-        run.staged.clear()
+        run.writing = []
 
     def _ingest_file(self, file: FoundFile, run: _Run) -> FileOutcome:
         try:
@@ -255,3 +270,6 @@ class _Run:
     manifests: dict[Path, dict[str, dict[str, str]]] = field(default_factory=dict)
     checked: list[ArticleRecord] = field(default_factory=list)  # re-tag found nothing to change
     staged: list[tuple[StagedArticle, FileOutcome]] = field(default_factory=list)  # built, waiting to be written
+    writer: ThreadPoolExecutor | None = None
+    writing: list[tuple[StagedArticle, FileOutcome]] = field(default_factory=list)  # being written by ``writer``
+    in_flight: Future[None] | None = None
