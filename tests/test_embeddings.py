@@ -36,14 +36,20 @@ def test_tampered_weights_are_refused(tmp_path):
         MiniLMEmbeddings(copy, onnx_dir=tmp_path / "models").embed_query("hello")
 
 
-def test_tampered_onnx_export_is_refused(tmp_path, models_dir):
-    shutil.copytree(models_dir, tmp_path / "models")
-    model_file, _ = ensure_exported(packaged_model_dir(), tmp_path / "models")
+@pytest.mark.parametrize("int8", [True, False], ids=["int8 file", "fp32 file"])
+def test_tampered_onnx_export_is_refused(tmp_path, models_dir, int8):
+    """The shipped int8 file, and the fp32 file it is quantised from, are both checked before use."""
+    models = tmp_path / "models"
+    models.mkdir()
+    fp32, _ = ensure_exported(packaged_model_dir(), models_dir)
+    for file in fp32.parent.glob(f"{fp32.name}*"):  # the fp32 export and its sha256, not the int8 file
+        shutil.copy(file, models / file.name)
+    model_file, _ = ensure_exported(packaged_model_dir(), models, int8=True) if int8 else (models / fp32.name, None)
     with model_file.open("r+b") as handle:
         handle.seek(5000)
         handle.write(b"\x00\x01\x02")
     with pytest.raises(ModelIntegrityError, match="sha256"):
-        MiniLMEmbeddings(onnx_dir=tmp_path / "models").embed_query("hello")
+        MiniLMEmbeddings(onnx_dir=models).embed_query("hello")
 
 
 @pytest.fixture(scope="module")

@@ -160,9 +160,12 @@ class ExtractiveAnswerer:
         if (named or established) and support < self.threshold:
             others = list(established) or [c for c in candidates if c.outlet not in named]
             own, support = echoes_of_established(own, others)
-        if support < self.threshold or _lacks_required_kind(asked, own):
+            # Its account is what echoes; a closer sentence that echoes nothing must not set the bar for it.
+            own = [c for c in own if c.clears] or own
+        chosen = self._select(own) if support >= self.threshold and not _lacks_required_kind(asked, own) else []
+        if not chosen:
             return AnswerResult(self.templates["abstain"], [], True, support, self.backend)
-        text, citations = self._compose(self._select(own), asked)
+        text, citations = self._compose(chosen, asked)
         return AnswerResult(text, citations, False, support, self.backend)
 
     def score(self, question: str, evidence: list[Evidence], asked: Asked | None = None) -> list[Candidate]:
