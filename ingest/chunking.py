@@ -58,9 +58,16 @@ class Chunker:
         self.max_wordpieces = max_wordpieces
         self.max_tokens = max_tokens
         self.overlap_sentences = overlap_sentences
+        # A sentence is sized once where it is checked alone and again as a unit of a chunk; count it once.
+        self.sizes = lru_cache(maxsize=4096)(self._sizes)
+
+    def _sizes(self, text: str) -> tuple[int, int]:
+        """(cl100k tokens, wordpieces) of ``text``."""
+        return self.count_tokens(text), self.count_wordpieces(text)
 
     def fits(self, text: str) -> bool:
-        return self.count_tokens(text) <= self.max_tokens and self.count_wordpieces(text) <= self.max_wordpieces
+        tokens, wordpieces = self.sizes(text)
+        return tokens <= self.max_tokens and wordpieces <= self.max_wordpieces
 
     def split(self, text: str) -> list[Chunk]:
         """Chunk ``text``; every chunk fits both limits and is an exact slice of ``text``."""
@@ -131,9 +138,10 @@ class _UnitSizes:
         self.text = text
         self.units = units
         self.chunker = chunker
-        self.alone = [chunker.count_tokens(unit.text) for unit in units]
+        alone = [chunker.sizes(unit.text) for unit in units]
+        self.alone = [tokens for tokens, _ in alone]
         self.after = [0] + [chunker.count_tokens(text[prev.end : unit.end]) for prev, unit in zip(units, units[1:])]
-        self.wordpieces = [chunker.count_wordpieces(unit.text) - SPECIAL_WORDPIECES for unit in units]
+        self.wordpieces = [wordpieces - SPECIAL_WORDPIECES for _, wordpieces in alone]
 
     def fit(self, start: int, end: int) -> bool:
         """Whether ``units[start:end]``, as one slice of the text, fits both limits."""
