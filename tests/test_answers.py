@@ -239,3 +239,19 @@ def test_question_set_yaml_error_names_the_case_and_says_to_quote(tmp_path: Path
         load_question_set(path)
     message = str(error.value)
     assert "case 'who-ordered-reason'" in message and "line 5" in message and "quotes" in message
+
+
+def test_the_same_question_asked_at_the_same_moment_gets_the_same_answer(make_newsdesk):
+    """Each sentence is embedded on its own, so what another request has cached or is embedding at the
+    same moment cannot move a sentence across the bar (it once did, through batch-shaped vectors)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    newsdesk = make_newsdesk()
+    newsdesk.ingest()
+    questions = ["Why did the US close the consulate in Basra?", "Who is to blame for the closure of the US consulate?"] * 4
+    with ThreadPoolExecutor(4) as pool:
+        answers = list(pool.map(newsdesk.ask, questions))
+    for question in set(questions):
+        replies = {(a.answer, tuple(c.quote for c in a.citations)) for q, a in zip(questions, answers) if q == question}
+        assert len(replies) == 1, replies
+    assert all(a.citations for a in answers)
