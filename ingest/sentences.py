@@ -48,7 +48,7 @@ def split_sentences(text: str) -> list[Span]:
         cursor = para.start
         for piece in segment("en", para.text):
             start = text.find(piece.strip(), cursor)
-            if start < 0:  # a blank piece: nothing to keep
+            if start < 0:  # not verbatim in the text (sentencex does not normalise, so this only guards)
                 continue
             cursor = start + len(piece.strip())
             found.extend(_stripped(text, start, cursor))

@@ -8,12 +8,12 @@ optimiser can fuse each layer's attention, LayerNorm and GELU into single
 kernels.
 
 The int8 file is made from the fp32 one by dynamic quantisation (int8
-weights, activations quantised per batch), which runs the matrix products
+weights, activations quantised per run), which runs the matrix products
 on the CPU's integer dot-product units (AVX-512 VNNI here) at about twice
 the fp32 speed. Quantising everything drops the cosine with the reference to
 0.98 on some texts; the error comes from the embedding lookup and from the
 feed-forward output projections of the first layers, whose inputs (GELU
-outputs) have outliers that one per-batch int8 scale flattens. Those stay in
+outputs) have outliers that one per-run int8 scale flattens. Those stay in
 fp32 for the first four layers: every measured cosine stays at or above
 0.99, and the project's question sets score as with fp32 (with three, one
 compare case lost its disagreement; see README "Embedding"). torch, transformers and onnx are imported here only.

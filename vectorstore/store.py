@@ -206,14 +206,13 @@ class ChunkStore:
         if has_articles:
             self.embeddings.adopt(runtime_setting(written))
         current = self.embeddings.provenance
-        if has_articles:
-            if written != current:
-                raise EmbedderMismatch(
-                    f"the store in {self.chroma_url or self.data_dir} was embedded by {written['runtime']} ({written['model_file']}, "
-                    f"sha256 {written['sha256'][:12]}), not by {current['runtime']} ({current['model_file']}, "
-                    f"sha256 {current['sha256'][:12]}); set NEWSDESK_EMBED_RUNTIME={runtime_setting(written)} to use it, or ingest into a new "
-                    "NEWSDESK_DATA_DIR"
-                )
+        if has_articles and written != current:
+            raise EmbedderMismatch(
+                f"the store in {self.chroma_url or self.data_dir} was embedded by {written['runtime']} ({written['model_file']}, "
+                f"sha256 {written['sha256'][:12]}), not by {current['runtime']} ({current['model_file']}, "
+                f"sha256 {current['sha256'][:12]}); set NEWSDESK_EMBED_RUNTIME={runtime_setting(written)} to use it, or ingest into a new "
+                "NEWSDESK_DATA_DIR"
+            )
         if recorded != current:
             with chroma_failures("recording the store's embedder"):
                 self.vectors._collection.modify(metadata={EMBEDDER_KEY: json.dumps(current)})

@@ -161,7 +161,7 @@ class ExtractiveAnswerer:
             others = list(established) or [c for c in candidates if c.outlet not in named]
             own, support = echoes_of_established(own, others)
             # Its account is what echoes; a closer sentence that echoes nothing must not set the bar for it.
-            own = [c for c in own if c.clears] or own
+            own = [c for c in own if c.clears]  # support clears the bar only if one of them does
         chosen = self._select(own) if support >= self.threshold and not _lacks_required_kind(asked, own) else []
         if not chosen:
             return AnswerResult(self.templates["abstain"], [], True, support, self.backend)
