@@ -149,3 +149,14 @@ def test_vectors_are_unit_length_and_meaningful(embeddings):
     a, b, c = embeddings.encode(["The consulate closed.", "The mission shut down.", "A recipe for bread."])
     assert abs(float(a @ a) - 1.0) < 1e-5
     assert float(a @ b) > float(a @ c) + 0.2
+
+
+def test_the_export_keeps_the_residual_add_and_layernorm_apart(models_dir):
+    """onnxruntime's fused SkipLayerNormalization kernel was the slow one (see onnx_export._optimise)."""
+    import onnx
+
+    for int8 in (False, True):
+        model_file, _ = ensure_exported(packaged_model_dir(), models_dir, int8=int8)
+        ops = {node.op_type for node in onnx.load(str(model_file), load_external_data=False).graph.node}
+        assert "SkipLayerNormalization" not in ops and "LayerNormalization" in ops
+        assert ("QAttention" if int8 else "Attention") in ops  # the other fusions stay
