@@ -156,3 +156,17 @@ def test_top_hits_and_term_weights_agree_with_rank_bm25(sample_newsdesk):
     unseen = math.log((len(chunks) + 0.5) / 0.5)
     for term in {t for c in corpus_terms for t in c} | {"neverusedword"}:
         assert math.isclose(bm25.idf(term), max(okapi.idf.get(term, unseen), 0.0) + 0.1, rel_tol=1e-9), term
+
+
+def test_a_large_archive_matches_the_rarest_terms_within_a_postings_budget():
+    """Search cost must not grow with the archive: common terms are left out once a rarer one fills the budget."""
+    from vectorstore.lexical import POSTINGS_BUDGET, PRUNE_FROM, selective_terms
+
+    frequency = {"stebabiton": 1, "food": 2 * POSTINGS_BUDGET // 3, "sale": POSTINGS_BUDGET // 2, "annual": 3, "unseen": 0}.get
+    asked = ["annual", "sale", "stebabiton", "food", "unseen"]
+    large = 10 * PRUNE_FROM
+    assert selective_terms(asked, frequency, large) == ["unseen", "stebabiton", "annual", "sale"]
+    assert sum(frequency(t) for t in selective_terms(asked, frequency, large)) <= POSTINGS_BUDGET
+    assert selective_terms(["food", "sale"], frequency, large) == ["sale"]  # the rarest always goes in
+    assert selective_terms(["food"], lambda term: 5 * POSTINGS_BUDGET, large) == ["food"]
+    assert selective_terms(asked, frequency, PRUNE_FROM - 1) == asked  # a small store matches every term

@@ -11,7 +11,9 @@ page cache in memory, and scores with ``bm25()`` inside the query, so the
 outlet filter is plain SQL. At 100,000 chunks: adding or removing 100 chunks
 0.7 CPU s (rank-bm25 and bm25s rebuild: 22 to 41 CPU s), re-open 0.2 s,
 about 130 bytes of memory per chunk (rank-bm25 8.6 KB), 2.6 KB per chunk on
-disk, query 32 ms CPU with common terms left out (bm25s 4 ms, rank-bm25 215 ms).
+disk, query 32 ms CPU with terms in over a fifth of the chunks left out (bm25s 4 ms, rank-bm25 215 ms). A
+query now matches only the rarest terms within a budget of postings (``selective_terms``), so its cost no
+longer grows with the archive.
 
 Text goes in pre-tokenised: the caller's analyzer (``app.answer.text.terms``:
 folded, stop words out) turns each chunk into space-separated terms, and the
@@ -47,8 +49,8 @@ from vectorstore.store import ChunkStore, StoredChunk
 FORMAT = "1"
 TOKENIZE = "unicode61 remove_diacritics 0 tokenchars ''''"  # FTS5 quoting: '''' is one apostrophe
 DELETE_BATCH = 500
-COMMON_SHARE = 0.2
 PRUNE_FROM = 10_000
+POSTINGS_BUDGET = 10_000
 CORRUPTION = {sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB}
 
 SCHEMA = f"""
@@ -92,6 +94,29 @@ def article_stamp(row: Row) -> str:
     return hashlib.blake2b(row.record_json.encode(), digest_size=12).hexdigest()
 
 
+def selective_terms(query_terms: list[str], frequency: Callable[[str], int], total: int) -> list[str]:
+    """The query terms a search matches on, so that its cost stays bounded however large the archive grows.
+
+    Below ``PRUNE_FROM`` chunks every term is matched (a query costs a few milliseconds whole). From there on
+    the rarest terms go in first, as long as the chunks they are found in (their postings, which FTS5 scores
+    one by one) add up to at most ``POSTINGS_BUDGET``; the rarest term always goes in. The terms left out
+    are the common ones, whose idf is small beside a name's (at 100,000 chunks a term in 10,000 of them
+    weighs log(11) against log(200,000) for a name in one), and dense search still reads the whole question.
+    Measured on the 100,000-article bench_scale archive (123,252 chunks), the needle questions took 43 ms
+    p50 in FTS5 when every term in at most a fifth of the chunks was matched, and 0.1 ms like this.
+    """
+    if total < PRUNE_FROM:
+        return query_terms
+    chosen, postings = [], 0
+    for term in sorted(query_terms, key=frequency):
+        count = frequency(term)
+        if chosen and postings + count > POSTINGS_BUDGET:
+            break  # the terms after it are at least as common
+        chosen.append(term)
+        postings += count
+    return chosen
+
+
 class LexicalIndex:
     """BM25 over the committed chunks of one store, persisted in ``path`` and synced incrementally (thread-safe).
 
@@ -114,6 +139,7 @@ class LexicalIndex:
         self._generation: int | None = None  # catalog generation the file reflects
         self._data_version: int | None = None  # the file as this connection last saw it (another process may write)
         self._doc_count: int | None = None
+        self._frequencies: dict[str, int] = {}  # term -> chunks holding it, for the file as last synced
 
     # Public
 
@@ -175,18 +201,7 @@ class LexicalIndex:
         return self._db().execute(sql, [match, *(outlets or []), k]).fetchall()
 
     def _selective(self, query_terms: list[str]) -> list[str]:
-        """The query terms worth matching on: in an archive of ``PRUNE_FROM`` chunks or more, a term in more
-        than ``COMMON_SHARE`` of them is left out when a rarer one is asked too, so a question is not scored
-        against most of the archive (below that size a query costs a few milliseconds whole).
-
-        Such a term's idf is at most log(4) against 8 to 12 for a name, and above half the chunks FTS5 floors
-        it to nothing; bench/bench_lexical.py measures what leaving them out changes (README, "Benchmarks").
-        """
-        total = self._count()
-        if not self.prune or total < PRUNE_FROM:
-            return query_terms
-        selective = [t for t in query_terms if self._frequency(t) <= COMMON_SHARE * total]
-        return selective or query_terms
+        return selective_terms(query_terms, self._frequency, self._count()) if self.prune else query_terms
 
     def _count(self) -> int:
         if self._doc_count is None:
@@ -194,8 +209,11 @@ class LexicalIndex:
         return self._doc_count
 
     def _frequency(self, term: str) -> int:
-        row = self._db().execute("SELECT doc FROM vocab WHERE term = ?", (term,)).fetchone()
-        return row[0] if row else 0
+        """Cached until the index changes: fts5vocab counts a term's chunks by reading its whole posting list."""
+        if term not in self._frequencies:
+            row = self._db().execute("SELECT doc FROM vocab WHERE term = ?", (term,)).fetchone()
+            self._frequencies[term] = row[0] if row else 0
+        return self._frequencies[term]
 
     # Sync
 
@@ -217,6 +235,7 @@ class LexicalIndex:
             self._indexed.pop(version)
         self._indexed.update((version, wanted[version]) for version in new)
         self._generation, self._data_version, self._doc_count = generation, db.execute("PRAGMA data_version").fetchone()[0], None
+        self._frequencies = {}
         counts = self.counts
         counts.syncs += 1
         counts.versions_added += len(new)
@@ -254,7 +273,7 @@ class LexicalIndex:
         A (re)opened file is diffed against the catalog at the next sync: this process may not be the one
         that last wrote it."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._generation, self._data_version, self._doc_count = None, None, None
+        self._generation, self._data_version, self._doc_count, self._frequencies = None, None, None, {}
         existed = self.path.exists()
         try:
             db = self._connect()
