@@ -1,7 +1,7 @@
 """Archive scale (issue 12): a synthetic archive of N articles through the CLI and the HTTP API, and the figures.
 
     python bench/bench_scale.py --articles N [--out DIR] [--keep] [--questions Q] [--seed S]
-                                [--real-corpus PATH | --no-real-corpus] [--json FILE]
+                                [--real-corpus PATH | --no-real-corpus] [--json FILE] [--reuse WORKDIR]
 
 It touches newsdesk only from outside (``newsdesk ingest`` as whole
 processes, ``newsdesk serve`` over HTTP, ``NEWSDESK_*`` settings), so the
@@ -24,7 +24,9 @@ One run:
    and of a real corpus store (the ``.txt`` files under PATH, read in place)
    over the fixed questions in ``scale_questions.yaml``, and their ratio.
 
-A table goes to stdout, progress to stderr; ``--json FILE`` keeps the figures.
+``--reuse WORKDIR`` repeats parts 3 and 4 on a work dir that an earlier run
+kept, so a change to the query path is measured at 100,000 articles without
+another 45-minute ingest. A table goes to stdout, progress to stderr; ``--json FILE`` keeps the figures.
 Exit 2 with one sentence when a step fails (a failed ingest shows its log's tail).
 """
 
@@ -54,7 +56,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 from app.eval.evaluation import percentile  # noqa: E402
 from bench_core import Measured, run_measured  # noqa: E402
 from live_server import NewsdeskServer  # noqa: E402
-from scale_archive import Needle, write_archive  # noqa: E402
+from scale_archive import Needle, generate_articles, write_archive  # noqa: E402
 from soak import BBC, process_status  # noqa: E402
 
 QUESTIONS = Path(__file__).resolve().parent / "scale_questions.yaml"
@@ -333,14 +335,15 @@ def bench_real_corpus(corpus: Path, sample: Store, real: Store, figures: Figures
     sample_p50 = answer_p50(sample, questions["sample"])
     real_p50 = answer_p50(real, questions["real"])
     ratio = real_p50 / sample_p50 if sample_p50 and real_p50 else None
-    figures.add("real_corpus", {"path": str(corpus), "articles": run.counts.get("added"), "chunks": run.chunks,
+    stored = sum(run.counts.get(status, 0) for status in ("added", "updated", "unchanged"))
+    figures.add("real_corpus", {"path": str(corpus), "articles": stored, "chunks": run.chunks,
                                 "ingest_chunks_per_s": round(run.chunks / run.run.wall, 1),
                                 "sample_answer_p50_ms": sample_p50, "real_answer_p50_ms": real_p50,
                                 "ratio": None if ratio is None else round(ratio, 2)},
                 f"real corpus vs 5-article sample ({len(questions['real'])} / {len(questions['sample'])} questions, "
                 "each asked once, caches cold)", "")
-    figures.note(f"  {corpus.name}: {run.counts.get('added')} articles, {run.chunks} chunks, whole answer p50",
-                 ms(real_p50))
+    written = f"{run.chunks} chunks" if run.chunks else "ingested before"
+    figures.note(f"  {corpus.name}: {stored} articles ({written}), whole answer p50", ms(real_p50))
     figures.note("  sample (5 articles), whole answer p50", ms(sample_p50))
     figures.note("  ratio real / sample", "n/a" if ratio is None else f"{ratio:.2f}x (target <= 1.5x)")
 
@@ -348,10 +351,22 @@ def bench_real_corpus(corpus: Path, sample: Store, real: Store, figures: Figures
 def run(args: argparse.Namespace, workdir: Path, figures: Figures) -> None:
     models = workdir / "models"
     sample, archive_store, real = (Store(label, workdir / label / "data", models) for label in ("sample", "archive", "real"))
-    for store in (sample, archive_store, real):
+    if args.reuse:
+        progress(f"reusing the archive and stores kept in {workdir}: nothing is generated or ingested anew")
+        needles = [needle for _, _, needle in generate_articles(args.articles, args.seed)]
+    else:
+        needles = generate_and_ingest(args, workdir, (sample, archive_store, real), figures)
+    asked = random.Random(args.seed).sample(needles, min(args.questions + 2, len(needles)))
+    bench_serving(archive_store, asked, figures)
+    if args.real_corpus is not None:
+        bench_real_corpus(args.real_corpus, sample, real, figures)
+
+
+def generate_and_ingest(args: argparse.Namespace, workdir: Path, stores: tuple[Store, Store, Store], figures: Figures) -> list[Needle]:
+    sample, archive_store, real = stores
+    for store in stores:
         store.data_dir.parent.mkdir(parents=True)
     export_model(sample, figures)
-
     archive = workdir / "archive"
     progress(f"writing {args.articles} articles under {archive}")
     started, cpu = time.perf_counter(), time.process_time()
@@ -359,12 +374,8 @@ def run(args: argparse.Namespace, workdir: Path, figures: Figures) -> None:
     figures.add("generation_s", round(time.perf_counter() - started, 1), "archive generation",
                 f"{args.articles} articles in {time.perf_counter() - started:.1f} s "
                 f"({time.process_time() - cpu:.1f} CPU s), seed {args.seed}")
-
     bench_archive_ingest(archive_store, archive, archive / needles[0].source, figures)
-    asked = random.Random(args.seed).sample(needles, min(args.questions + 2, len(needles)))
-    bench_serving(archive_store, asked, figures)
-    if args.real_corpus is not None:
-        bench_real_corpus(args.real_corpus, sample, real, figures)
+    return needles
 
 
 def parse_args() -> argparse.Namespace:
@@ -378,9 +389,14 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--no-real-corpus", dest="real_corpus", action="store_const", const=None,
                         help="skip the real corpus comparison")
     parser.add_argument("--json", type=Path, help="also write the figures to this JSON file")
+    parser.add_argument("--reuse", type=Path, metavar="WORKDIR",
+                        help="a work dir kept by an earlier run (--keep, same --articles and --seed): measure serving "
+                             "and the real corpus again on its stores, without generating or ingesting the archive")
     args = parser.parse_args()
     if args.articles < 3 or args.questions < 1:
         parser.error("--articles must be at least 3 and --questions at least 1")
+    if args.reuse is not None and not (args.reuse / "archive" / "data").is_dir():
+        parser.error(f"{args.reuse} is not a work dir kept by bench_scale (it has no archive/data)")
     if args.real_corpus is not None and not args.real_corpus.is_dir():
         parser.error(f"the real corpus folder {args.real_corpus} does not exist (or pass --no-real-corpus)")
     return args
@@ -390,7 +406,7 @@ def main() -> None:
     args = parse_args()
     if args.out:
         args.out.mkdir(parents=True, exist_ok=True)
-    workdir = Path(tempfile.mkdtemp(prefix="bench-scale-", dir=args.out))
+    workdir = args.reuse or Path(tempfile.mkdtemp(prefix="bench-scale-", dir=args.out))
     figures = Figures()
     figures.values.update(articles=args.articles, seed=args.seed, cores=os.cpu_count())
     try:
@@ -399,7 +415,7 @@ def main() -> None:
         print(f"bench_scale: {failure}", file=sys.stderr)
         raise SystemExit(2) from None
     finally:
-        if args.keep:
+        if args.keep or args.reuse:
             progress(f"kept {workdir}")
         else:
             shutil.rmtree(workdir, ignore_errors=True)
