@@ -113,7 +113,6 @@ def answer_source(url: str | None, llm: Backend | None) -> Newsdesk | RemoteNews
     """The local store, ingesting the sample corpus on first use, or with ``--url`` the server there (no model load)."""
     if url is None:
         newsdesk = load_newsdesk(llm)
-        newsdesk.embeddings.preload()  # opens the model while the store is opened below
         with user_errors():
             _ingest_sample_if_empty(newsdesk)
         return newsdesk

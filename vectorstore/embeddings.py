@@ -9,7 +9,6 @@ producing quietly different vectors.
 from __future__ import annotations
 
 import os
-from concurrent.futures import Future
 from functools import cached_property
 from pathlib import Path
 from typing import Literal
@@ -56,23 +55,6 @@ class MiniLMEmbeddings(Embeddings):
         self.runtime: Runtime = runtime or DEFAULT_RUNTIME
         self.follows_store = runtime is None
         self.onnx_dir = Path(onnx_dir) if onnx_dir else Path(user_data_dir("newsdesk", appauthor=False)) / "models"
-        self._preloaded: tuple[tuple[Path, str], Future] | None = None
-
-    def preload(self) -> None:
-        """Start opening the onnx session in the background, so that a command's other start-up work (importing
-        Chroma, reading the catalog) hides it: about a tenth of a cold ``newsdesk ask``.
-
-        Only an export that is already there is opened, for the runtime chosen so far; if the store then turns
-        out to be written by another runtime (``adopt``), this session is not used.
-        """
-        if self.runtime == "torch" or self._preloaded or "encoder" in self.__dict__:
-            return
-        from vectorstore.onnx_export import exported_file
-        from vectorstore.onnx_runtime import open_session_in_background
-
-        found = exported_file(self.onnx_dir, int8=self.runtime == "onnx-int8")
-        if found is not None:
-            self._preloaded = (found, open_session_in_background(*found))
 
     def adopt(self, runtime: Runtime) -> None:
         """Use the runtime that wrote the store, if none was chosen and nothing has been embedded or exported yet."""
@@ -108,9 +90,7 @@ class MiniLMEmbeddings(Embeddings):
         from vectorstore.onnx_runtime import OnnxEncoder
 
         model_file, sha256 = self._onnx_export
-        preloaded = self._preloaded
-        opening = preloaded[1] if preloaded and preloaded[0] == (model_file, sha256) else None
-        return OnnxEncoder(model_file, sha256, self.tokenizer, MAX_WORDPIECES, opening)
+        return OnnxEncoder(model_file, sha256, self.tokenizer, MAX_WORDPIECES)
 
     @cached_property
     def tokenizer(self):  # -> tokenizers.Tokenizer; the same wordpieces the model sees

@@ -64,12 +64,6 @@ def ensure_exported(weights_dir: Path, models_dir: Path, int8: bool = False) -> 
     return wanted, recorded_sha256(wanted)
 
 
-def exported_file(models_dir: Path, int8: bool = False) -> tuple[Path, str] | None:
-    """The fp32 (or int8) file and its recorded sha256 if the export is already there; never exports."""
-    model_file = models_dir / (INT8_FILE if int8 else FP32_FILE)
-    return (model_file, recorded_sha256(model_file)) if _is_exported(model_file) else None
-
-
 def recorded_sha256(model_file: Path) -> str:
     return sha_file(model_file).read_text(encoding="utf-8").split()[0]
 

@@ -12,17 +12,12 @@ run, so in a batch its vectors depended on their batch-mates, and even fp32
 differed in the last bits with the batch's padded width. The token embeddings
 are mean-pooled and normalised exactly as sentence-transformers'
 ``Pooling(mean)`` + ``Normalize`` do.
-
-Opening a session (checking the file's sha256, loading and optimising the
-graph) takes a few tenths of a second, and both halves release the GIL, so a
-command can start it on a thread of its own (``MiniLMEmbeddings.preload``)
-while it imports Chroma and reads the catalog.
 """
 
 from __future__ import annotations
 
 import os
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from functools import cached_property
 from pathlib import Path
 
@@ -34,46 +29,28 @@ from vectorstore.model_files import check_export
 UNFUSED = ["SkipLayerNormFusion"]  # onnxruntime graph optimisers whose fused kernel is slower here
 
 
-def open_session(model_file: Path, sha256: str):  # -> onnxruntime.InferenceSession
-    """A session on the exported file, once its sha256 is the one recorded at export."""
-    check_export(model_file, sha256)
-    import onnxruntime
-
-    options = onnxruntime.SessionOptions()
-    options.log_severity_level = 3  # warnings about unused initialisers are noise on every start
-    options.intra_op_num_threads = 1  # the parallelism is one text per core (see the module docstring)
-    options.inter_op_num_threads = 1
-    # Add + LayerNormalization run faster than their fused kernel (see onnx_export._optimise).
-    return onnxruntime.InferenceSession(
-        str(model_file), options, providers=["CPUExecutionProvider"], disabled_optimizers=UNFUSED
-    )
-
-
-def open_session_in_background(model_file: Path, sha256: str) -> Future:
-    """``open_session`` on a thread of its own; the future re-raises its error (a changed file) where it is awaited."""
-    executor = ThreadPoolExecutor(1, thread_name_prefix="open-session")
-    try:
-        return executor.submit(open_session, model_file, sha256)
-    finally:
-        executor.shutdown(wait=False)
-
-
 class OnnxEncoder:
     """Encodes texts with an exported model file whose sha256 is checked before it is trusted."""
 
-    def __init__(
-        self, model_file: Path, sha256: str, tokenizer: Tokenizer, max_wordpieces: int, opening: Future | None = None
-    ) -> None:
-        """``opening``: the session already being opened (``open_session_in_background``) on this file."""
+    def __init__(self, model_file: Path, sha256: str, tokenizer: Tokenizer, max_wordpieces: int) -> None:
         self.model_file = model_file
         self.sha256 = sha256
         self.tokenizer = tokenizer
         self.max_wordpieces = max_wordpieces
-        self._opening = opening
 
     @cached_property
     def session(self):  # -> onnxruntime.InferenceSession
-        return self._opening.result() if self._opening else open_session(self.model_file, self.sha256)
+        check_export(self.model_file, self.sha256)
+        import onnxruntime
+
+        options = onnxruntime.SessionOptions()
+        options.log_severity_level = 3  # warnings about unused initialisers are noise on every start
+        options.intra_op_num_threads = 1  # the parallelism is one text per core (see the module docstring)
+        options.inter_op_num_threads = 1
+        # Add + LayerNormalization run faster than their fused kernel (see onnx_export._optimise).
+        return onnxruntime.InferenceSession(
+            str(self.model_file), options, providers=["CPUExecutionProvider"], disabled_optimizers=UNFUSED
+        )
 
     @cached_property
     def _workers(self) -> ThreadPoolExecutor:
