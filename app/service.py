@@ -1,8 +1,10 @@
 """``Newsdesk``: the library API that the CLI (and the HTTP API and UI) call.
 
 It wires the components from one ``Settings`` object and validates what
-users send. Components are built on first use, so ``newsdesk sources`` does
-not pay for loading the embedding model.
+users send. Components are built on first use, and the answering stack
+(LangChain's runnables, which import its langsmith tracer: about 0.4 s) is
+imported there too, so ``newsdesk sources`` pays for neither the embedding
+model nor LangChain.
 """
 
 from __future__ import annotations
@@ -12,14 +14,9 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from app.answer.answering import TokenSink
-from app.answer.chain import Condenser, StageReporter, build_answer_chain
-from app.answer.compare import Comparer
+from app.answer.condense import Condenser, condense
 from app.answer.intent import route, topic
-from app.answer.condense import condense
 from app.errors import BadInput, TooLarge
-from app.answer.extractive import ExtractiveAnswerer
-from app.answer.retrieval import HybridRetriever
 from app.schemas import Answer, Comparison
 from app.settings import Settings
 from ingest import sample_corpus_dir
@@ -29,7 +26,11 @@ from vectorstore.catalog import ArticleRecord
 from vectorstore.embeddings import MAX_WORDPIECES, MiniLMEmbeddings
 from vectorstore.store import ChunkStore
 
-if TYPE_CHECKING:  # imported where used: langchain-openai and the ingest stack cost seconds that `ask` need not pay
+if TYPE_CHECKING:  # imported where used: LangChain, langchain-openai and the ingest stack cost what `sources` need not pay
+    from app.answer.answering import TokenSink
+    from app.answer.compare import Comparer
+    from app.answer.extractive import ExtractiveAnswerer
+    from app.answer.retrieval import HybridRetriever
     from app.llm.backends import LLMBackend
     from app.llm.generative import GenerativeAnswerer
     from ingest.pipeline import FileOutcome, IngestReport
@@ -83,6 +84,8 @@ class Newsdesk:
 
     @cached_property
     def retriever(self) -> HybridRetriever:
+        from app.answer.retrieval import HybridRetriever
+
         self.store.check_embedder()  # a store written by another runtime is refused before anything is embedded
         s = self.settings
         retriever = HybridRetriever(self.store, top_k=s.top_k, fetch_k=s.fetch_k, rrf_k=s.rrf_k)
@@ -91,6 +94,8 @@ class Newsdesk:
 
     @cached_property
     def extractive(self) -> ExtractiveAnswerer:
+        from app.answer.extractive import ExtractiveAnswerer
+
         s = self.settings
         return ExtractiveAnswerer(
             self.embeddings, term_weight=self.retriever.bm25.idf, threshold=s.abstain_threshold, max_sentences=s.answer_sentences
@@ -120,10 +125,14 @@ class Newsdesk:
 
     @cached_property
     def chain(self):
+        from app.answer.chain import build_answer_chain
+
         return build_answer_chain(self.embeddings, self.retriever, self.condenser, self.answerer)
 
     @cached_property
     def comparer(self) -> Comparer:
+        from app.answer.compare import Comparer
+
         return Comparer(self.embeddings, self.retriever, self.condenser, self.answerer, self.extractive)
 
     # Ingest and catalog
@@ -202,6 +211,8 @@ class Newsdesk:
         """
         history = self._checked(question, history)
         state = {"question": question, "history": history, "outlets": self.resolve_outlets(outlets or []), "on_token": on_token}
+        from app.answer.chain import StageReporter
+
         config = {"callbacks": [StageReporter(on_stage)]} if on_stage else None
         return self.chain.invoke(state, config=config)
 

@@ -18,6 +18,7 @@ from langchain_core.callbacks import BaseCallbackHandler
 from langchain_core.runnables import Runnable, RunnableLambda
 
 from app.answer.answering import Answerer, retrieved_chunk
+from app.answer.condense import Condenser
 from app.answer.language import is_english
 from app.answer.retrieval import HybridRetriever
 from app.answer.text import named_outlets, without_outlet_names
@@ -27,7 +28,6 @@ from vectorstore.embeddings import MiniLMEmbeddings
 
 State = dict[str, Any]
 STAGES = ("condense", "retrieve", "answer")
-Condenser = Callable[[str, list[str]], str]
 
 
 def stage(name: str, key: str, fn: Callable[[State], Any]) -> Runnable[State, State]:

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from time import perf_counter
 
 from app.answer.answering import Answerer, AnswerResult, cite, retrieved_chunk
-from app.answer.chain import Condenser
+from app.answer.condense import Condenser
 from app.answer.disagreement import Conflict, Statement, find_conflicts
 from app.answer.extractive import Candidate, ExtractiveAnswerer, echoes
 from app.answer.retrieval import Evidence, HybridRetriever

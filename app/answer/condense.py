@@ -15,8 +15,11 @@ it replaces; carrying both made retrieval quote Press TV again.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from app.answer.text import WORD, content_words, terms
+
+Condenser = Callable[[str, list[str]], str]  # (question, earlier turns) -> standalone question
 
 # Pronouns that need an antecedent outside the question. Possessives ("its consulate") and
 # "that" (mostly a conjunction) are left out: they fire on self-contained questions.
