@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 
 import numpy as np
 import pytest
 
 from vectorstore.embeddings import WEIGHTS_SHA256, ModelIntegrityError, MiniLMEmbeddings, packaged_model_dir, verify_weights
-from vectorstore.onnx_export import ensure_exported
+from vectorstore.onnx_export import DEFAULT_RECIPE, RESIDUAL_FUSED, ensure_exported
 from vectorstore.store import EMBEDDER_KEY, EmbedderMismatch
 
 # Short and long (past the 256-wordpiece truncation), padded with whitespace, mixed in one batch so padding is exercised.
@@ -89,11 +90,12 @@ def test_a_store_refuses_vectors_from_another_runtime(make_newsdesk, models_dir)
     int8.ingest()
     data_dir = int8.settings.data_dir
     torch_side = Newsdesk(Settings(data_dir=data_dir, embed_runtime="torch"))
-    with pytest.raises(EmbedderMismatch, match=r"embedded by onnxruntime \(all-MiniLM-L6-v2.int8.onnx.* not by sentence-transformers.*set NEWSDESK_EMBED_RUNTIME=onnx-int8 to use it"):
+    int8_file, fp32_file = re.escape(DEFAULT_RECIPE.int8_file), re.escape(DEFAULT_RECIPE.fp32_file)
+    with pytest.raises(EmbedderMismatch, match=rf"embedded by onnxruntime \({int8_file}.* not by sentence-transformers.*set NEWSDESK_EMBED_RUNTIME=onnx-int8 to use it"):
         torch_side.ask("Why did the consulate close?")
     fp32 = make_newsdesk()  # a store written with the fp32 export (the default before int8)
     Newsdesk(Settings(data_dir=fp32.settings.data_dir, embed_runtime="onnx")).ingest()
-    with pytest.raises(EmbedderMismatch, match=r"embedded by onnxruntime \(all-MiniLM-L6-v2.onnx.* not by onnxruntime \(all-MiniLM-L6-v2.int8.onnx.*set NEWSDESK_EMBED_RUNTIME=onnx to use it"):
+    with pytest.raises(EmbedderMismatch, match=rf"embedded by onnxruntime \({fp32_file}.* not by onnxruntime \({int8_file}.*set NEWSDESK_EMBED_RUNTIME=onnx to use it"):
         Newsdesk(Settings(data_dir=fp32.settings.data_dir, embed_runtime="onnx-int8")).ask("Why did the consulate close?")
     # A store from before the embedder was recorded at all: torch wrote it.
     int8.store.vectors._collection.modify(metadata={EMBEDDER_KEY: None})
@@ -134,3 +136,23 @@ def test_the_export_keeps_the_residual_add_and_layernorm_apart(models_dir):
         ops = {node.op_type for node in onnx.load(str(model_file), load_external_data=False).graph.node}
         assert "SkipLayerNormalization" not in ops and "LayerNormalization" in ops
         assert ("QAttention" if int8 else "Attention") in ops  # the other fusions stay
+
+
+def test_a_store_embedded_by_the_earlier_export_keeps_reading_with_it_on_a_new_machine(tmp_path):
+    """A store records its export file; a process with no export yet (a new replica, a cleared models dir) makes
+    that recipe again instead of refusing the store for the default one."""
+    from app.settings import Settings
+    from app.service import Newsdesk
+
+    earlier = MiniLMEmbeddings(onnx_dir=tmp_path / "earlier-models")
+    earlier.recipe = RESIDUAL_FUSED  # what every store embedded before the residual LayerNorm was unfused has
+    store = Newsdesk(Settings(data_dir=tmp_path / "store"), embeddings=earlier)
+    store.ingest()
+    new_machine = Newsdesk(Settings(data_dir=tmp_path / "store", models_dir=tmp_path / "new-machine-models"))
+    answer = new_machine.ask("Why did the US close its consulate in Basra?")
+    assert answer.citations
+    assert new_machine.embeddings.provenance["model_file"] == RESIDUAL_FUSED.int8_file
+    assert new_machine.embeddings.provenance["sha256"] == earlier.provenance["sha256"]  # the same recipe, the same bytes
+    fresh = Newsdesk(Settings(data_dir=tmp_path / "new-store", models_dir=tmp_path / "new-machine-models"))
+    fresh.ingest()
+    assert fresh.embeddings.provenance["model_file"] == DEFAULT_RECIPE.int8_file

@@ -15,6 +15,8 @@ from typing import Literal
 
 from platformdirs import user_data_dir
 
+from vectorstore.onnx_export import DEFAULT_RECIPE, ensure_exported, recipe_of
+
 from vectorstore.model_files import (  # re-exported: callers know them as part of the embedding model
     WEIGHTS_FILE,
     WEIGHTS_SHA256,
@@ -58,12 +60,17 @@ class MiniLMEmbeddings:
         self.runtime: Runtime = runtime or DEFAULT_RUNTIME
         self.follows_store = runtime is None
         self.onnx_dir = Path(onnx_dir) if onnx_dir else Path(user_data_dir("newsdesk", appauthor=False)) / "models"
+        self.recipe = DEFAULT_RECIPE
 
-    def adopt(self, runtime: Runtime) -> None:
-        """Use the runtime that wrote the store, if none was chosen and nothing has been embedded or exported yet."""
-        loaded = "_onnx_export" in self.__dict__ or "encoder" in self.__dict__
-        if self.follows_store and not loaded:
-            self.runtime = runtime
+    def adopt(self, written: dict[str, str]) -> None:
+        """Take on what wrote the store, if nothing has been embedded or exported yet: its runtime if none was
+        chosen, and its export recipe, so a store embedded by an earlier export keeps being read with that one
+        (made again from the weights where it is missing, as on a new replica)."""
+        if "_onnx_export" in self.__dict__ or "encoder" in self.__dict__:
+            return
+        if self.follows_store:
+            self.runtime = runtime_setting(written)
+        self.recipe = recipe_of(written["model_file"]) or self.recipe
 
     @property
     def model_id(self) -> str:
@@ -82,9 +89,7 @@ class MiniLMEmbeddings:
 
     @cached_property
     def _onnx_export(self) -> tuple[Path, str]:
-        from vectorstore.onnx_export import ensure_exported
-
-        return ensure_exported(self.model_dir, self.onnx_dir, int8=self.runtime == "onnx-int8")
+        return ensure_exported(self.model_dir, self.onnx_dir, int8=self.runtime == "onnx-int8", recipe=self.recipe)
 
     @cached_property
     def encoder(self):  # -> OnnxEncoder | ReferenceEncoder; both have encode(texts) -> ndarray
@@ -121,11 +126,10 @@ class MiniLMEmbeddings:
 
 def runtime_setting(provenance: dict[str, str]) -> str:
     """The NEWSDESK_EMBED_RUNTIME value that reads a store written with ``provenance`` (as recorded in the store)."""
-    from vectorstore.onnx_export import INT8_FILE
-
     if provenance["runtime"] == reference_provenance()["runtime"]:
         return "torch"
-    return "onnx-int8" if provenance["model_file"] == INT8_FILE else "onnx"
+    recipe = recipe_of(provenance["model_file"])
+    return "onnx-int8" if recipe and provenance["model_file"] == recipe.int8_file else "onnx"
 
 
 def reference_provenance() -> dict[str, str]:

@@ -25,17 +25,42 @@ import json
 import os
 import tempfile
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 
 from filelock import FileLock
 
 from vectorstore.model_files import check_export, file_sha256, verify_weights
 
-FP32_FILE = "all-MiniLM-L6-v2.onnx"
-INT8_FILE = "all-MiniLM-L6-v2.int8.onnx"
 OPSET = 17
 INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 FP32_FFN_OUTPUT_LAYERS = 4  # the first layers' feed-forward output projections stay fp32 in the int8 file
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """How an export is made. Its files' names say which recipe made them, so a store, which records the file
+    that embedded it, names the recipe to make again on a machine that has no export yet (a new replica)."""
+
+    fp32_file: str
+    int8_file: str
+    fuse_skip_layer_norm: bool
+
+    def file(self, int8: bool) -> str:
+        return self.int8_file if int8 else self.fp32_file
+
+
+# New stores: the residual Add and LayerNorm stay apart (see ``_optimise``).
+RESIDUAL_APART = Recipe("all-MiniLM-L6-v2.export2.onnx", "all-MiniLM-L6-v2.export2.int8.onnx", fuse_skip_layer_norm=False)
+# Stores embedded before that: the same model with the two fused, which gives slightly different int8 vectors.
+RESIDUAL_FUSED = Recipe("all-MiniLM-L6-v2.onnx", "all-MiniLM-L6-v2.int8.onnx", fuse_skip_layer_norm=True)
+DEFAULT_RECIPE = RESIDUAL_APART
+RECIPES = (RESIDUAL_APART, RESIDUAL_FUSED)
+
+
+def recipe_of(model_file: str) -> Recipe | None:
+    """The recipe that makes a file of this name; None for a file no recipe makes (the torch reference)."""
+    return next((recipe for recipe in RECIPES if model_file in (recipe.fp32_file, recipe.int8_file)), None)
 
 
 class ExportError(Exception):
@@ -47,17 +72,20 @@ def sha_file(model_file: Path) -> Path:
     return model_file.with_name(model_file.name + ".sha256")
 
 
-def ensure_exported(weights_dir: Path, models_dir: Path, int8: bool = False) -> tuple[Path, str]:
-    """The fp32 (or int8) ONNX file in ``models_dir`` and its recorded sha256, exporting it first if missing.
+def ensure_exported(
+    weights_dir: Path, models_dir: Path, int8: bool = False, recipe: Recipe = DEFAULT_RECIPE
+) -> tuple[Path, str]:
+    """The fp32 (or int8) ONNX file of ``recipe`` in ``models_dir`` and its recorded sha256, exporting it first
+    if missing.
 
     A lock keeps two processes (an ingest and a server) from exporting at once.
     """
     models_dir.mkdir(parents=True, exist_ok=True)
-    fp32 = models_dir / FP32_FILE
-    wanted = models_dir / INT8_FILE if int8 else fp32
-    with FileLock(str(models_dir / (FP32_FILE + ".lock"))):
+    fp32 = models_dir / recipe.fp32_file
+    wanted = models_dir / recipe.file(int8)
+    with FileLock(str(models_dir / (recipe.fp32_file + ".lock"))):
         if not _is_exported(fp32) and not (int8 and _is_exported(wanted)):
-            _publish(fp32, lambda staged: _export_fp32(weights_dir, staged))
+            _publish(fp32, lambda staged: _export_fp32(weights_dir, staged, recipe.fuse_skip_layer_norm))
         if not _is_exported(wanted):
             check_export(fp32, recorded_sha256(fp32))  # the int8 file inherits whatever the fp32 file holds
             _publish(wanted, lambda staged: _quantise(fp32, staged))
@@ -84,12 +112,12 @@ def _publish(model_file: Path, make) -> None:
         os.replace(staged_sha, sha_file(model_file))
 
 
-def _export_fp32(weights_dir: Path, target: Path) -> None:
+def _export_fp32(weights_dir: Path, target: Path, fuse_skip_layer_norm: bool) -> None:
     """Export from the verified weights and fuse with onnxruntime's transformer optimiser."""
     verify_weights(weights_dir)
     raw = target.with_name("raw.onnx")
     _torch_export(weights_dir, raw)
-    _optimise(weights_dir, raw, target)
+    _optimise(weights_dir, raw, target, fuse_skip_layer_norm)
 
 
 def _torch_export(weights_dir: Path, target: Path) -> None:
@@ -121,20 +149,21 @@ def _torch_export(weights_dir: Path, target: Path) -> None:
         )
 
 
-def _optimise(weights_dir: Path, raw: Path, target: Path) -> None:
+def _optimise(weights_dir: Path, raw: Path, target: Path, fuse_skip_layer_norm: bool) -> None:
     """Fuse attention, LayerNorm and GELU with onnxruntime's transformer optimiser (offline, CPU).
 
     The residual add and the LayerNorm after it stay two nodes: onnxruntime's fused
     ``SkipLayerNormalization`` CPU kernel took about 0.75 ms per call on a 200-wordpiece text against 0.15 ms
     for ``Add`` + ``LayerNormalization`` (ORT profiler, twelve calls per text), so fusing them cost about 15%
-    of every embedding. ``onnx_runtime.open_session`` keeps onnxruntime from fusing them again at load.
+    of every embedding. The session keeps onnxruntime from fusing them again at load (``onnx_runtime.UNFUSED``).
+    ``fuse_skip_layer_norm`` makes the earlier export (``RESIDUAL_FUSED``), for the stores it embedded.
     """
     from onnxruntime.transformers.fusion_options import FusionOptions
     from onnxruntime.transformers.optimizer import optimize_model
 
     config = json.loads((weights_dir / "config.json").read_text(encoding="utf-8"))
     fusions = FusionOptions("bert")
-    fusions.enable_skip_layer_norm = False
+    fusions.enable_skip_layer_norm = fuse_skip_layer_norm
     optimised = optimize_model(
         str(raw), model_type="bert", num_heads=config["num_attention_heads"], hidden_size=config["hidden_size"], opt_level=0,
         optimization_options=fusions,

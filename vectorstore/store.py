@@ -204,7 +204,7 @@ class ChunkStore:
         written = recorded or self._legacy_embedder()
         has_articles = bool(self.catalog.articles())
         if has_articles:
-            self.embeddings.adopt(runtime_setting(written))
+            self.embeddings.adopt(written)
         current = self.embeddings.provenance
         if has_articles and written != current:
             raise EmbedderMismatch(
