@@ -170,3 +170,17 @@ def test_a_large_archive_matches_the_rarest_terms_within_a_postings_budget():
     assert selective_terms(["food", "sale"], frequency, large) == ["sale"]  # the rarest always goes in
     assert selective_terms(["food"], lambda term: 5 * POSTINGS_BUDGET, large) == ["food"]
     assert selective_terms(asked, frequency, PRUNE_FROM - 1) == asked  # a small store matches every term
+
+
+def test_document_frequencies_follow_what_another_process_indexes(make_newsdesk, tmp_path):
+    """Frequencies are cached per term; an index file another process brings up to date must not leave them stale."""
+    folder = corpus(tmp_path)
+    server = make_newsdesk(catalog_refresh_s=0)
+    server.ingest([folder])
+    index, dockers = server.retriever.bm25.index, terms("dockers")[0]
+    assert index.document_frequency(dockers) == 1
+    worker = make_newsdesk(data_dir=server.settings.data_dir, catalog_refresh_s=0)
+    write(folder, "c.txt", "Reuters", "Dockers strike in Velmora", "Dockers at Velmora joined the strike on Monday.")
+    worker.ingest([folder])
+    worker.retriever.bm25.sync()  # the worker's own index object writes the shared file first
+    assert index.document_frequency(dockers) == 2
