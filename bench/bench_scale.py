@@ -63,6 +63,7 @@ QUESTIONS = Path(__file__).resolve().parent / "scale_questions.yaml"
 HEARTBEAT_SECONDS = 30
 LOG_TAIL_LINES = 15
 ASK_TIMEOUT_S = 300
+PARAMS_FILE = "bench-scale.json"  # the archive's size and seed, for --reuse
 
 
 class BenchFailure(Exception):
@@ -337,7 +338,7 @@ def bench_real_corpus(corpus: Path, sample: Store, real: Store, figures: Figures
     ratio = real_p50 / sample_p50 if sample_p50 and real_p50 else None
     stored = sum(run.counts.get(status, 0) for status in ("added", "updated", "unchanged"))
     figures.add("real_corpus", {"path": str(corpus), "articles": stored, "chunks": run.chunks,
-                                "ingest_chunks_per_s": round(run.chunks / run.run.wall, 1),
+                                "ingest_chunks_per_s": round(run.chunks / run.run.wall, 1) if run.chunks else None,
                                 "sample_answer_p50_ms": sample_p50, "real_answer_p50_ms": real_p50,
                                 "ratio": None if ratio is None else round(ratio, 2)},
                 f"real corpus vs 5-article sample ({len(questions['real'])} / {len(questions['sample'])} questions, "
@@ -366,6 +367,7 @@ def generate_and_ingest(args: argparse.Namespace, workdir: Path, stores: tuple[S
     sample, archive_store, real = stores
     for store in stores:
         store.data_dir.parent.mkdir(parents=True)
+    (workdir / PARAMS_FILE).write_text(json.dumps({"articles": args.articles, "seed": args.seed}) + "\n", encoding="utf-8")
     export_model(sample, figures)
     archive = workdir / "archive"
     progress(f"writing {args.articles} articles under {archive}")
@@ -376,6 +378,20 @@ def generate_and_ingest(args: argparse.Namespace, workdir: Path, stores: tuple[S
                 f"({time.process_time() - cpu:.1f} CPU s), seed {args.seed}")
     bench_archive_ingest(archive_store, archive, archive / needles[0].source, figures)
     return needles
+
+
+def check_reusable(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """A kept work dir is reused only with the archive it holds (the needles are generated again from the
+    seed) and only for local stores (on a Chroma server each run has collections of its own)."""
+    params = args.reuse / PARAMS_FILE
+    if not params.is_file():
+        parser.error(f"{args.reuse} is not a work dir kept by bench_scale (it has no {PARAMS_FILE})")
+    kept = json.loads(params.read_text(encoding="utf-8"))
+    if (kept["articles"], kept["seed"]) != (args.articles, args.seed):
+        parser.error(f"{args.reuse} holds {kept['articles']} articles of seed {kept['seed']}; "
+                     f"pass --articles {kept['articles']} --seed {kept['seed']}")
+    if os.environ.get("NEWSDESK_CHROMA_URL"):
+        parser.error("--reuse works on local stores only; unset NEWSDESK_CHROMA_URL")
 
 
 def parse_args() -> argparse.Namespace:
@@ -395,8 +411,8 @@ def parse_args() -> argparse.Namespace:
     args = parser.parse_args()
     if args.articles < 3 or args.questions < 1:
         parser.error("--articles must be at least 3 and --questions at least 1")
-    if args.reuse is not None and not (args.reuse / "archive" / "data").is_dir():
-        parser.error(f"{args.reuse} is not a work dir kept by bench_scale (it has no archive/data)")
+    if args.reuse is not None:
+        check_reusable(parser, args)
     if args.real_corpus is not None and not args.real_corpus.is_dir():
         parser.error(f"the real corpus folder {args.real_corpus} does not exist (or pass --no-real-corpus)")
     return args
@@ -408,7 +424,7 @@ def main() -> None:
         args.out.mkdir(parents=True, exist_ok=True)
     workdir = args.reuse or Path(tempfile.mkdtemp(prefix="bench-scale-", dir=args.out))
     figures = Figures()
-    figures.values.update(articles=args.articles, seed=args.seed, cores=os.cpu_count())
+    figures.values.update(articles=args.articles, seed=args.seed, cores=os.cpu_count(), reused=str(args.reuse) if args.reuse else None)
     try:
         run(args, workdir, figures)
     except BenchFailure as failure:
