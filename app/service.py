@@ -209,10 +209,10 @@ class Newsdesk:
         written; the returned ``Answer`` holds the checked text. ``on_stage``
         hears each chain stage's name (condense, retrieve, answer) as it starts.
         """
-        history = self._checked(question, history)
-        state = {"question": question, "history": history, "outlets": self.resolve_outlets(outlets or []), "on_token": on_token}
         from app.answer.chain import StageReporter
 
+        history = self._checked(question, history)
+        state = {"question": question, "history": history, "outlets": self.resolve_outlets(outlets or []), "on_token": on_token}
         config = {"callbacks": [StageReporter(on_stage)]} if on_stage else None
         return self.chain.invoke(state, config=config)
 

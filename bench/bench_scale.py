@@ -363,8 +363,10 @@ def run(args: argparse.Namespace, workdir: Path, figures: Figures) -> None:
         bench_real_corpus(args.real_corpus, sample, real, figures)
 
 
-def generate_and_ingest(args: argparse.Namespace, workdir: Path, stores: tuple[Store, Store, Store], figures: Figures) -> list[Needle]:
-    sample, archive_store, real = stores
+def generate_and_ingest(
+    args: argparse.Namespace, workdir: Path, stores: tuple[Store, Store, Store], figures: Figures
+) -> list[Needle]:
+    sample, archive_store, _ = stores
     for store in stores:
         store.data_dir.parent.mkdir(parents=True)
     (workdir / PARAMS_FILE).write_text(json.dumps({"articles": args.articles, "seed": args.seed}) + "\n", encoding="utf-8")
@@ -424,7 +426,8 @@ def main() -> None:
         args.out.mkdir(parents=True, exist_ok=True)
     workdir = args.reuse or Path(tempfile.mkdtemp(prefix="bench-scale-", dir=args.out))
     figures = Figures()
-    figures.values.update(articles=args.articles, seed=args.seed, cores=os.cpu_count(), reused=str(args.reuse) if args.reuse else None)
+    figures.values.update(articles=args.articles, seed=args.seed, cores=os.cpu_count(),
+                          reused=str(args.reuse) if args.reuse else None)
     try:
         run(args, workdir, figures)
     except BenchFailure as failure:

@@ -15,8 +15,6 @@ from typing import Literal
 
 from platformdirs import user_data_dir
 
-from vectorstore.onnx_export import DEFAULT_RECIPE, ensure_exported, recipe_of
-
 from vectorstore.model_files import (  # re-exported: callers know them as part of the embedding model
     WEIGHTS_FILE,
     WEIGHTS_SHA256,
@@ -25,6 +23,7 @@ from vectorstore.model_files import (  # re-exported: callers know them as part 
     packaged_model_dir,
     verify_weights,
 )
+from vectorstore.onnx_export import DEFAULT_RECIPE, ensure_exported, recipe_of
 
 MODEL_ID = "sentence-transformers/all-MiniLM-L6-v2"
 MAX_WORDPIECES = 256  # the model's max_seq_length, [CLS] and [SEP] included

@@ -110,9 +110,10 @@ def selective_terms(query_terms: list[str], frequency: Callable[[str], int], tot
     """
     if total < PRUNE_FROM:
         return query_terms
+    counts = {term: frequency(term) for term in query_terms}  # each looked up once (absent terms are not cached)
     chosen, postings = [], 0
-    for term in sorted(query_terms, key=frequency):
-        count = frequency(term)
+    for term in sorted(query_terms, key=counts.__getitem__):
+        count = counts[term]
         if chosen and postings + count > POSTINGS_BUDGET:
             break  # the terms after it are at least as common
         chosen.append(term)
