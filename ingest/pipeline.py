@@ -13,7 +13,8 @@ at its new one.
 from __future__ import annotations
 
 import hashlib
-from collections import Counter
+import threading
+from collections import Counter, deque
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -31,6 +32,7 @@ from vectorstore.store import ChunkStore, StagedArticle, StoreUnavailable
 PIPELINE_VERSION = "2"
 
 Status = Literal["added", "updated", "retagged", "unchanged", "skipped", "removed"]
+GROUPS_IN_FLIGHT = 2  # one being embedded, one being written (see ``Ingestor._write``)
 # What a re-tag may change without touching the stored text or its vectors.
 RETAG_FIELDS = ("outlet", "outlet_basis", "title", "published", "author", "url")
 
@@ -113,10 +115,12 @@ class Ingestor:
         report = IngestReport(outcomes=[FileOutcome(str(p.path), "skipped", p.reason, is_file=p.is_file) for p in found.problems])
         if on_start:
             on_start(len(found.files))
-        # The writer is shut down (its last write awaited) before the lock is released, whatever happens.
-        with self.store.write_lock(), ThreadPoolExecutor(1, thread_name_prefix="ingest-writer") as writer:
+        # Both threads are shut down (their last jobs awaited) before the lock is released, whatever happens.
+        with (self.store.write_lock(), ThreadPoolExecutor(1, thread_name_prefix="ingest-writer") as writer,
+              ThreadPoolExecutor(1, thread_name_prefix="ingest-embedder") as embedder):
             self.store.collect_garbage()
-            run = _Run(stored_paths={r.path: r.source for r in self.store.catalog.articles().values()}, writer=writer)
+            run = _Run(stored_paths={r.path: r.source for r in self.store.catalog.articles().values()},
+                       writer=writer, embedder=embedder)
             handled = 0
             try:
                 for handled, file in enumerate(found.files, start=1):
@@ -124,12 +128,16 @@ class Ingestor:
                     report.outcomes.append(outcome)
                     self._after_file(outcome, run, on_file)
                 self._write(run, on_file)
-                self._finish_writing(run, on_file)
+                self._finish_writing(run, on_file, keep=0)
             except StoreUnavailable as error:
-                unstored = [outcome for _, outcome in [*run.writing, *run.staged]]
+                run.stopped.set()
+                unstored = [outcome for group in run.in_flight for _, outcome in group.members] + [o for _, o in run.staged]
                 report.outcomes = [o for o in report.outcomes if all(o is not u for u in unstored)]
                 report.failure = _kept_after_failure(error, [u.path for u in unstored], len(found.files) - handled)
                 return report
+            except BaseException:
+                run.stopped.set()  # Ctrl-C or a bug: the groups not yet being written are not written
+                raise
             if run.checked:
                 self.store.catalog.commit(*run.checked)
             if prune:
@@ -145,25 +153,45 @@ class Ingestor:
             self._write(run, on_file)
 
     def _write(self, run: _Run, on_file: Callable[[FileOutcome], None] | None) -> None:
-        """Hand the staged articles to the writer thread (see ``ChunkStore.replace_articles``) once the previous
-        group is stored: the next files are read, cleaned and chunked while this group is embedded and written."""
-        self._finish_writing(run, on_file)
-        if run.staged:
-            run.writing, run.staged = run.staged, []
-            articles = [article for article, _ in run.writing]
-            run.in_flight = run.writer.submit(self.store.replace_articles, articles, batch_size=self.batch_size)
+        """Hand the staged articles on: the embedder thread embeds them, then the writer thread stores them (see
+        ``ChunkStore.replace_articles``).
 
-    def _finish_writing(self, run: _Run, on_file: Callable[[FileOutcome], None] | None) -> None:
-        """Wait for the group being written (its failure is raised here), then drop its old names and report it."""
-        if run.in_flight is None:
+        Three groups move at once: this one is embedded while the group before it is written and the next files
+        are read, cleaned and chunked, so the model never waits for Chroma. The main thread waits only when a
+        third group would queue up.
+        """
+        if run.staged:
+            members, run.staged = run.staged, []
+            vectors = run.embedder.submit(self._embed, [article for article, _ in members], run.stopped)
+            run.in_flight.append(_Group(members, run.writer.submit(self._store, members, vectors, run)))
+        self._finish_writing(run, on_file, keep=GROUPS_IN_FLIGHT)
+
+    def _embed(self, articles: list[StagedArticle], stopped: threading.Event):  # -> numpy.ndarray | None
+        return None if stopped.is_set() else self.store.embed(articles)
+
+    def _store(self, members: list[tuple[StagedArticle, FileOutcome]], vectors: Future, run: _Run) -> None:
+        """Writer thread: store a group once its vectors are ready, then drop its articles' old names; every write
+        to the store happens on this thread. After a group failed (or the run was stopped) the groups queued
+        behind it are not written, so the report can name them as not stored."""
+        if run.stopped.is_set():
             return
-        in_flight, run.in_flight = run.in_flight, None
-        in_flight.result()
-        for article, outcome in run.writing:
-            outcome.notes += self._drop_old_name(article.record.source, article.record.path, run)
-            if on_file:
-                on_file(outcome)
-        run.writing = []
+        try:
+            self.store.replace_articles([article for article, _ in members], vectors.result(), batch_size=self.batch_size)
+            for article, outcome in members:
+                outcome.notes += self._drop_old_name(article.record.source, article.record.path, run)
+        except BaseException:
+            run.stopped.set()
+            raise
+
+    @staticmethod
+    def _finish_writing(run: _Run, on_file: Callable[[FileOutcome], None] | None, keep: int) -> None:
+        """Wait for the oldest groups until at most ``keep`` are in flight (a failure is raised here) and report
+        them."""
+        while len(run.in_flight) > keep:
+            run.in_flight[0].written.result()
+            for _, outcome in run.in_flight.popleft().members:
+                if on_file:
+                    on_file(outcome)
 
     def _ingest_file(self, file: FoundFile, run: _Run) -> FileOutcome:
         try:
@@ -271,5 +299,14 @@ class _Run:
     checked: list[ArticleRecord] = field(default_factory=list)  # re-tag found nothing to change
     staged: list[tuple[StagedArticle, FileOutcome]] = field(default_factory=list)  # built, waiting to be written
     writer: ThreadPoolExecutor | None = None
-    writing: list[tuple[StagedArticle, FileOutcome]] = field(default_factory=list)  # being written by ``writer``
-    in_flight: Future[None] | None = None
+    embedder: ThreadPoolExecutor | None = None
+    in_flight: deque[_Group] = field(default_factory=deque)  # handed on, oldest first
+    stopped: threading.Event = field(default_factory=threading.Event)
+
+
+@dataclass
+class _Group:
+    """Articles handed to the embedder and writer threads together, and the future of their write."""
+
+    members: list[tuple[StagedArticle, FileOutcome]]
+    written: Future[None]

@@ -68,16 +68,16 @@ def test_interrupted_write_leaves_the_old_version_whole(make_newsdesk, tmp_path,
     (old,) = newsdesk.sources()
 
     write(tmp_path, "a.txt", ARTICLE + "The ministry said the wages would be paid by Sunday. " * 30)
-    real_add = newsdesk.store.vectors.add_texts
+    real_write = newsdesk.store._write_chunks
     calls = []
 
     def crash_on_second_batch(*args, **kwargs):
         calls.append(1)
         if len(calls) == 2:
             raise KeyboardInterrupt  # the user pressed Ctrl-C mid-article
-        return real_add(*args, **kwargs)
+        return real_write(*args, **kwargs)
 
-    monkeypatch.setattr(newsdesk.store.vectors, "add_texts", crash_on_second_batch)
+    monkeypatch.setattr(newsdesk.store, "_write_chunks", crash_on_second_batch)
     with pytest.raises(KeyboardInterrupt):
         newsdesk.ingest([path])
 
@@ -88,10 +88,42 @@ def test_interrupted_write_leaves_the_old_version_whole(make_newsdesk, tmp_path,
     assert len(visible) == old.chunks
     assert newsdesk.ask("When did the dock workers end their strike?").citations[0].source == "a.txt"
 
-    monkeypatch.setattr(newsdesk.store.vectors, "add_texts", real_add)
+    monkeypatch.setattr(newsdesk.store, "_write_chunks", real_write)
     assert newsdesk.ingest([path]).counts["updated"] == 1
     (new,) = newsdesk.sources()
     assert stored_chunk_sources(newsdesk) == ["a.txt"] * new.chunks  # the half-written batch was collected
+
+
+def test_a_store_failing_mid_run_reports_exactly_the_articles_it_stored(make_newsdesk, tmp_path, monkeypatch):
+    """Groups are embedded ahead of the writer; when one write fails, the groups queued behind it are not written,
+    and the report names as added exactly the articles the catalog holds."""
+    import sqlite3
+
+    newsdesk = make_newsdesk(embed_batch_size=1)  # every article is a group of its own
+    folder = tmp_path / "articles"
+    folder.mkdir()
+    for day in range(6):
+        write(folder, f"{day}.txt", ARTICLE.replace("Friday", f"day {day}"))
+    real_write = newsdesk.store._write_chunks
+    calls = []
+
+    def disk_full_on_third_group(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 3:
+            raise sqlite3.OperationalError("database or disk is full")
+        return real_write(*args, **kwargs)
+
+    monkeypatch.setattr(newsdesk.store, "_write_chunks", disk_full_on_third_group)
+    report = newsdesk.ingest([folder])
+
+    assert "database or disk is full" in report.failure and "run the ingest again" in report.failure
+    added = {outcome.path.rsplit("/", 1)[-1] for outcome in report.outcomes if outcome.status == "added"}
+    assert added == {record.source for record in newsdesk.sources()} == {"0.txt", "1.txt"}
+    assert len(calls) == 3  # nothing queued behind the failed group was written
+    monkeypatch.setattr(newsdesk.store, "_write_chunks", real_write)
+    again = newsdesk.ingest([folder])
+    assert again.failure is None and again.counts["added"] == 4 and again.counts["unchanged"] == 2
+    assert stored_chunk_sources(newsdesk) == [f"{day}.txt" for day in range(6)]
 
 
 def test_bad_files_are_skipped_with_reasons_and_the_rest_ingests(make_newsdesk, tmp_path):

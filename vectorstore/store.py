@@ -59,6 +59,25 @@ class StagedArticle:
     metadatas: list[dict]
 
 
+@dataclass(frozen=True)
+class _ChunkRow:
+    """One chunk as Chroma stores it: id (``version#index``), vector, text and metadata."""
+
+    id: str
+    vector: object  # a numpy row
+    text: str
+    metadata: dict
+
+
+def _chunk_rows(articles: list[StagedArticle], vectors) -> list[_ChunkRow]:
+    """The articles' chunks in order, each with its row of ``vectors``."""
+    texts_and_metadatas = [(text, meta) for article in articles for text, meta in zip(article.texts, article.metadatas, strict=True)]
+    return [
+        _ChunkRow(f"{meta['version']}#{meta['chunk_index']}", vector, text, meta)
+        for (text, meta), vector in zip(texts_and_metadatas, vectors, strict=True)
+    ]
+
+
 class EmbedderMismatch(Exception):
     """The store holds vectors from another runtime or model file than the one configured."""
 
@@ -228,12 +247,20 @@ class ChunkStore:
 
     # Writing
 
-    def replace_articles(self, articles: list[StagedArticle], batch_size: int = 64) -> None:
-        """Store new versions of several articles; each becomes visible only when all of them are complete.
+    def embed(self, articles: list[StagedArticle]):  # -> numpy.ndarray, a row per chunk in order of ``_chunk_rows``
+        """The vectors of the articles' chunks, computed apart from writing them so that an ingest embeds the next
+        group of articles while the writer stores this one (see ``ingest.pipeline``)."""
+        self.check_embedder()
+        return self.embeddings.encode([text for article in articles for text in article.texts])
 
-        Chunks of several short articles share embedding batches (a batch of
-        one three-chunk article wastes most of the runtime's parallelism), and
-        every step after the embedding is one Chroma call for the whole group.
+    def replace_articles(self, articles: list[StagedArticle], vectors, batch_size: int = 64) -> None:
+        """Store new versions of several articles with their chunks' ``vectors`` (from ``embed``); each becomes
+        visible only when all of them are complete.
+
+        Chunks of several short articles share embedding runs and writes (a
+        group of one three-chunk article wastes most of the runtime's
+        parallelism), and every step after the chunk writes is one Chroma call
+        for the whole group.
         """
         if not articles:
             return
@@ -243,29 +270,31 @@ class ChunkStore:
         sources = [record.source for record in records]
         versions = [record.version for record in records]
         rows.announce([PendingWrite.mine(record.version, record.source) for record in records])
+        chunks = _chunk_rows(articles, vectors)
         with chroma_failures(f"writing {', '.join(sources)}"):
-            self._add(articles, batch_size)
-            self._verify(articles, batch_size)
+            self._add(chunks, batch_size)
+            self._verify(articles, chunks, batch_size)
         self.catalog.commit(*records)
         self._drop_other_versions(rows, sources, keep=versions, mine=versions)
         rows.settle(versions)
 
-    def _add(self, articles: list[StagedArticle], batch_size: int, only: set[str] | None = None) -> None:
-        """Embed and write the chunks (all of them, or only the ids in ``only``)."""
-        chunks = [
-            (text, meta, f"{meta['version']}#{meta['chunk_index']}")
-            for article in articles for text, meta in zip(article.texts, article.metadatas, strict=True)
-        ]
-        chunks = [chunk for chunk in chunks if only is None or chunk[2] in only]
+    def _add(self, chunks: list[_ChunkRow], batch_size: int) -> None:
+        """Write the chunks, ``batch_size`` to a Chroma call."""
         for start in range(0, len(chunks), batch_size):
-            texts, metadatas, ids = zip(*chunks[start : start + batch_size], strict=True)
-            self.vectors.add_texts(list(texts), metadatas=list(metadatas), ids=list(ids))
+            batch = chunks[start : start + batch_size]
+            self._write_chunks(
+                ids=[c.id for c in batch], vectors=[c.vector for c in batch], texts=[c.text for c in batch],
+                metadatas=[c.metadata for c in batch],
+            )
 
-    def _verify(self, articles: list[StagedArticle], batch_size: int) -> None:
+    def _write_chunks(self, ids: list[str], vectors: list, texts: list[str], metadatas: list[dict]) -> None:
+        self.vectors._collection.upsert(ids=ids, embeddings=vectors, documents=texts, metadatas=metadatas)
+
+    def _verify(self, articles: list[StagedArticle], chunks: list[_ChunkRow], batch_size: int) -> None:
         """Chroma must hold exactly the chunks of each version before it is committed: missing ones are written
         again, extra ones (a version re-chunked under other settings) deleted; what cannot be mended stays
         uncommitted."""
-        expected = {f"{meta['version']}#{meta['chunk_index']}" for a in articles for meta in a.metadatas}
+        expected = {chunk.id for chunk in chunks}
         where = {"version": {"$in": [a.record.version for a in articles]}}
         for _ in range(2):
             present = set(self.vectors.get(where=where, include=[])["ids"])
@@ -273,7 +302,7 @@ class ChunkStore:
                 self.vectors.delete(ids=sorted(present - expected))
             if not expected - present:
                 return
-            self._add(articles, batch_size, only=expected - present)
+            self._add([chunk for chunk in chunks if chunk.id not in present], batch_size)
         raise StoreUnavailable(f"the Chroma store did not keep every chunk of {', '.join(a.record.source for a in articles)}; "
                                "nothing of them was committed (run the ingest again)")
 
