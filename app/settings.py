@@ -24,7 +24,9 @@ def default_data_dir() -> Path:
 class Settings(BaseSettings):
     """Runtime configuration; each field is ``NEWSDESK_<FIELD>`` in the environment."""
 
-    model_config = SettingsConfigDict(env_prefix="NEWSDESK_", extra="ignore", populate_by_name=True)
+    # An empty variable counts as unset (as compose files and CI templates leave them), rather than meaning the
+    # current folder as a data dir or failing validation as a runtime name.
+    model_config = SettingsConfigDict(env_prefix="NEWSDESK_", extra="ignore", populate_by_name=True, env_ignore_empty=True)
 
     # Storage
     data_dir: Path = Field(default_factory=default_data_dir, description="Chroma database and ingest state.")

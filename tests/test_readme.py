@@ -24,6 +24,16 @@ def test_every_setting_is_documented():
     assert actual <= documented, actual - documented
 
 
+def test_an_empty_variable_counts_as_unset(monkeypatch):
+    """``NEWSDESK_DATA_DIR=`` must not put the store in the current folder, nor ``NEWSDESK_EMBED_RUNTIME=`` fail."""
+    for name in ("DATA_DIR", "EMBED_RUNTIME", "CHROMA_URL", "TOP_K"):
+        monkeypatch.setenv(f"NEWSDESK_{name}", "")
+    settings = Settings()
+    default = Settings.model_fields
+    assert settings.data_dir == default["data_dir"].default_factory() != Path("")
+    assert (settings.embed_runtime, settings.chroma_url, settings.top_k) == (None, None, default["top_k"].default)
+
+
 def test_every_yaml_block_in_the_readme_parses():
     blocks = re.findall(r"```yaml\n(.*?)```", README, flags=re.DOTALL)
     assert blocks
