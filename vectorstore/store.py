@@ -288,6 +288,8 @@ class ChunkStore:
             )
 
     def _write_chunks(self, ids: list[str], vectors: list, texts: list[str], metadatas: list[dict]) -> None:
+        """The one place chunks reach Chroma. Their vectors come computed (``embed``), so LangChain's
+        ``add_texts``, which embeds what it is given, is not used."""
         self.vectors._collection.upsert(ids=ids, embeddings=vectors, documents=texts, metadatas=metadatas)
 
     def _verify(self, articles: list[StagedArticle], chunks: list[_ChunkRow], batch_size: int) -> None:
