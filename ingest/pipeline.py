@@ -131,7 +131,7 @@ class Ingestor:
                 self._finish_writing(run, on_file, keep=0)
             except StoreUnavailable as error:
                 run.stopped.set()
-                unstored = [outcome for group in run.in_flight for _, outcome in group.members] + [o for _, o in run.staged]
+                unstored = self._unstored_after_failure(run, on_file)
                 report.outcomes = [o for o in report.outcomes if all(o is not u for u in unstored)]
                 report.failure = _kept_after_failure(error, [u.path for u in unstored], len(found.files) - handled)
                 return report
@@ -169,19 +169,24 @@ class Ingestor:
     def _embed(self, articles: list[StagedArticle], stopped: threading.Event):  # -> numpy.ndarray | None
         return None if stopped.is_set() else self.store.embed(articles)
 
-    def _store(self, members: list[tuple[StagedArticle, FileOutcome]], vectors: Future, run: _Run) -> None:
-        """Writer thread: store a group once its vectors are ready, then drop its articles' old names; every write
-        to the store happens on this thread. After a group failed (or the run was stopped) the groups queued
-        behind it are not written, so the report can name them as not stored."""
-        if run.stopped.is_set():
-            return
+    def _store(self, members: list[tuple[StagedArticle, FileOutcome]], vectors: Future, run: _Run) -> bool:
+        """Writer thread: store a group once its vectors are ready, then drop its articles' old names (all chunk
+        writes and removals of an ingest happen here; re-tags and moved files are recorded by the main thread).
+        Once the run is stopped (a write failed, Ctrl-C) a group is not written: False."""
         try:
-            self.store.replace_articles([article for article, _ in members], vectors.result(), batch_size=self.batch_size)
-            for article, outcome in members:
-                outcome.notes += self._drop_old_name(article.record.source, article.record.path, run)
+            embedded = vectors.result()
+            if embedded is None or run.stopped.is_set():
+                return False
+            self.store.replace_articles([article for article, _ in members], embedded, batch_size=self.batch_size)
         except BaseException:
             run.stopped.set()
             raise
+        for article, outcome in members:  # committed: a failure from here on leaves a note, not an unstored group
+            try:
+                outcome.notes += self._drop_old_name(article.record.source, article.record.path, run)
+            except StoreUnavailable as error:
+                outcome.notes.append(f"its entry under an earlier name could not be removed ({error}); run the ingest again")
+        return True
 
     @staticmethod
     def _finish_writing(run: _Run, on_file: Callable[[FileOutcome], None] | None, keep: int) -> None:
@@ -192,6 +197,22 @@ class Ingestor:
             for _, outcome in run.in_flight.popleft().members:
                 if on_file:
                     on_file(outcome)
+
+    @staticmethod
+    def _unstored_after_failure(run: _Run, on_file: Callable[[FileOutcome], None] | None) -> list[FileOutcome]:
+        """After a store failure (the run is stopped): wait for every group still in flight, report those that
+        were written, and return the files that were not stored."""
+        unstored = []
+        for group in run.in_flight:
+            try:
+                written = group.written.result()
+            except StoreUnavailable:
+                written = False
+            if written and on_file:
+                for _, outcome in group.members:
+                    on_file(outcome)
+            unstored += [] if written else [outcome for _, outcome in group.members]
+        return unstored + [outcome for _, outcome in run.staged]
 
     def _ingest_file(self, file: FoundFile, run: _Run) -> FileOutcome:
         try:
@@ -309,4 +330,4 @@ class _Group:
     """Articles handed to the embedder and writer threads together, and the future of their write."""
 
     members: list[tuple[StagedArticle, FileOutcome]]
-    written: Future[None]
+    written: Future[bool]  # False: not written, the run was stopped first

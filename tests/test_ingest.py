@@ -126,6 +126,35 @@ def test_a_store_failing_mid_run_reports_exactly_the_articles_it_stored(make_new
     assert stored_chunk_sources(newsdesk) == [f"{day}.txt" for day in range(6)]
 
 
+def test_a_store_failing_on_the_main_thread_reports_the_groups_written_meanwhile(make_newsdesk, tmp_path, monkeypatch):
+    """The main thread reads the catalog for each file while earlier groups are embedded and written; when that
+    read fails, the groups in flight are waited for and reported as what they became (stored, or not written
+    because the run had stopped)."""
+    newsdesk = make_newsdesk(embed_batch_size=1)
+    folder = tmp_path / "articles"
+    folder.mkdir()
+    for day in range(6):
+        write(folder, f"{day}.txt", ARTICLE.replace("Friday", f"day {day}"))
+    real_record = newsdesk.store.catalog.record
+    calls = []
+
+    def fails_on_the_fourth_file(source):
+        calls.append(source)
+        if len(calls) == 7:  # each file is looked up twice (claim, then change check): the fourth file's first look
+            raise StoreUnavailable("the Chroma store failed while reading the catalog (connection reset)")
+        return real_record(source)
+
+    monkeypatch.setattr(newsdesk.store.catalog, "record", fails_on_the_fourth_file)
+    report = newsdesk.ingest([folder])
+    monkeypatch.setattr(newsdesk.store.catalog, "record", real_record)
+
+    assert "connection reset" in report.failure
+    added = {outcome.path.rsplit("/", 1)[-1] for outcome in report.outcomes if outcome.status == "added"}
+    stored = {record.source for record in newsdesk.sources()}
+    assert added == stored  # whether the groups in flight got written before the stop is timing; the report says which
+    assert {"0.txt"} <= stored <= {"0.txt", "1.txt", "2.txt"}  # the first group was stored before the failing read
+
+
 def test_bad_files_are_skipped_with_reasons_and_the_rest_ingests(make_newsdesk, tmp_path):
     newsdesk = make_newsdesk()
     newsdesk.ingest([FIXTURES / "articles" / "wire_dateline.txt"])
