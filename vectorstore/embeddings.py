@@ -40,8 +40,9 @@ class MiniLMEmbeddings:
     langsmith tracer (about 0.4 s), which ``newsdesk sources`` would pay for nothing.
 
     Three runtimes: ``onnx-int8`` (the default for a new store; onnxruntime on
-    the export quantised to int8, cosine with the reference at least 0.99 and
-    about 1.6 times the fp32 speed), ``onnx`` (the fp32 export, cosine 0.9999)
+    the export quantised to int8, cosine with the reference at least 0.99 on
+    chunks and questions and about twice the fp32 speed; README "Embedding"
+    has the figures), ``onnx`` (the fp32 export, cosine 0.9999)
     and ``torch`` (sentence-transformers, the reference). The onnx runtimes
     need no torch, and they embed one text per run, so a text's vector never
     depends on what is embedded beside it. With no runtime given, the

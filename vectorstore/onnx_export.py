@@ -15,8 +15,10 @@ lose too much: their inputs (GELU outputs) have a few channels with values
 up to twenty times the others', and one per-run int8 scale flattens the rest.
 The default recipe takes those channels apart (as LLM.int8(), Dettmers et al.
 2022, does): the ``OUTLIER_CHANNELS`` channels with the highest peaks on the
-bundled sample articles go through a small fp32 product, the rest through the
-int8 one; only the first layer's projection stays wholly fp32. The earlier
+bundled sample articles (listed in ``outlier_channels.json``) go through a
+small fp32 product, the rest through the int8 one; the first two layers'
+projections stay wholly fp32 (with only the first, one sample comparison that
+sits on a similarity threshold lost its disagreement; README "Embedding"). The earlier
 recipes kept the first four layers' projections wholly in fp32, a fifth of
 every run. torch, transformers and onnx are imported here only.
 """
@@ -28,6 +30,8 @@ import logging
 import os
 import tempfile
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,6 +42,7 @@ from vectorstore.model_files import check_export, file_sha256, verify_weights
 OPSET = 17
 INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 OUTLIER_CHANNELS = 32  # input channels of each feed-forward output projection kept in fp32 by the default recipe
+OUTLIER_CHANNELS_FILE = Path(__file__).with_name("outlier_channels.json")  # which ones (``shipped_outlier_channels``)
 CALIBRATION_WORDPIECES = 254  # calibration windows, [CLS] and [SEP] added
 
 
@@ -56,10 +61,10 @@ class Recipe:
         return self.int8_file if int8 else self.fp32_file
 
 
-# New stores: the first feed-forward output projection fp32, the others int8 but for their outlier channels; the
-# residual Add and LayerNorm apart.
+# New stores: the first two feed-forward output projections fp32, the others int8 but for their outlier channels;
+# the residual Add and LayerNorm apart.
 OUTLIERS_APART = Recipe("all-MiniLM-L6-v2.export2.onnx", "all-MiniLM-L6-v2.export3.int8.onnx", fuse_skip_layer_norm=False,
-                        fp32_ffn_layers=1, outliers_apart=True)
+                        fp32_ffn_layers=2, outliers_apart=True)
 # Stores embedded before that: the first four feed-forward outputs in fp32 (the fp32 file is the same).
 RESIDUAL_APART = Recipe("all-MiniLM-L6-v2.export2.onnx", "all-MiniLM-L6-v2.export2.int8.onnx", fuse_skip_layer_norm=False,
                         fp32_ffn_layers=4)
@@ -190,41 +195,63 @@ def _quantise(fp32: Path, target: Path, recipe: Recipe, weights_dir: Path) -> No
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     model = onnx.load(str(fp32))
-    projections = _ffn_output_projections(model)
-    source, keep_fp32, rest = fp32, projections[: recipe.fp32_ffn_layers], projections[recipe.fp32_ffn_layers :]
+    projections = _ffn_output_projections(model, _layer_count(weights_dir))
+    source, keep_fp32 = fp32, projections[: recipe.fp32_ffn_layers]
     if recipe.outliers_apart:
         source = target.with_name("outliers-apart.onnx")
-        keep_fp32 += _outliers_apart(model, rest, _input_peaks(fp32, model, rest, weights_dir))
+        channels = shipped_outlier_channels()
+        apart = range(recipe.fp32_ffn_layers, len(projections))
+        keep_fp32 += _outliers_apart(model, [projections[layer] for layer in apart], [channels[layer] for layer in apart])
         onnx.save(model, str(source))
-    # quantize_dynamic logs a root-logger warning that suggests its pre-processing (shape inference and graph
-    # optimisation, done here by the transformer optimiser already); a user's first ingest should not show it.
-    logging.disable(logging.WARNING)
-    try:
+    with _without_preprocessing_advice():
         quantize_dynamic(
             str(source), str(target), weight_type=QuantType.QInt8, per_channel=True, op_types_to_quantize=["MatMul", "Attention"],
             nodes_to_exclude=keep_fp32,
             extra_options={"DefaultTensorType": TensorProto.FLOAT},  # fused ops have no inferred types
         )
+
+
+@contextmanager
+def _without_preprocessing_advice() -> Iterator[None]:
+    """quantize_dynamic logs a root-logger warning that suggests its pre-processing (shape inference and graph
+    optimisation, which the transformer optimiser has done here); a user's first ingest should not show it.
+    Only that message is dropped: a filter on the root logger, not a process-wide level."""
+    advice = logging.Filter()
+    advice.filter = lambda record: not record.getMessage().startswith("Please consider to run pre-processing")
+    logging.getLogger().addFilter(advice)
+    try:
+        yield
     finally:
-        logging.disable(logging.NOTSET)
+        logging.getLogger().removeFilter(advice)
 
 
-def _input_peaks(fp32: Path, model, projections: list[str], weights_dir: Path) -> list:  # -> list of numpy arrays
-    """The largest absolute value of each input channel of each projection, over the bundled sample articles
-    (tokenised in windows of the model's length), run through the fp32 file."""
+def shipped_outlier_channels() -> list[list[int]]:
+    """Per layer, the feed-forward output projection's input channels kept in fp32 (``OUTLIER_CHANNELS_FILE``).
+
+    They are data, not computed at export time: an fp32 calibration run can differ in its last bits from one
+    CPU to another, which could swap two channels near the cut and give a new replica another int8 file than
+    the one its store records. ``bench/calibrate_outliers.py`` computes them (``calibrate_outlier_channels``).
+    """
+    return json.loads(OUTLIER_CHANNELS_FILE.read_text(encoding="utf-8"))["channels"]
+
+
+def calibrate_outlier_channels(fp32: Path, weights_dir: Path) -> list[list[int]]:
+    """Per layer, the ``OUTLIER_CHANNELS`` input channels of the feed-forward output projection with the highest
+    absolute peaks over the bundled sample articles, run whole (in windows of the model's length) through ``fp32``."""
     import numpy as np
     import onnx
     import onnxruntime
     from tokenizers import Tokenizer
 
-    inputs = [_node(model, name).input[0] for name in projections]
-    probe = onnx.load(str(fp32))
-    probe.graph.output.extend(onnx.helper.make_tensor_value_info(name, onnx.TensorProto.FLOAT, None) for name in inputs)
+    model = onnx.load(str(fp32))
+    inputs = [_node(model, name).input[0] for name in _ffn_output_projections(model, _layer_count(weights_dir))]
+    model.graph.output.extend(onnx.helper.make_tensor_value_info(name, onnx.TensorProto.FLOAT, None) for name in inputs)
     options = onnxruntime.SessionOptions()
     options.log_severity_level = 3
-    options.intra_op_num_threads = 1
-    session = onnxruntime.InferenceSession(probe.SerializeToString(), options, providers=["CPUExecutionProvider"])
+    session = onnxruntime.InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"])
     tokenizer = Tokenizer.from_file(str(weights_dir / "tokenizer.json"))
+    tokenizer.no_truncation()  # the packaged file truncates and pads to 128 wordpieces
+    tokenizer.no_padding()
     cls_id, sep_id = tokenizer.token_to_id("[CLS]"), tokenizer.token_to_id("[SEP]")
     peaks = [np.zeros(1, dtype=np.float32)] * len(inputs)
     for text in _calibration_texts():
@@ -234,34 +261,35 @@ def _input_peaks(fp32: Path, model, projections: list[str], weights_dir: Path) -
             feed = {"input_ids": window, "attention_mask": np.ones_like(window), "token_type_ids": np.zeros_like(window)}
             outputs = session.run(inputs, feed)
             peaks = [np.maximum(peak, np.abs(out).reshape(-1, out.shape[-1]).max(axis=0)) for peak, out in zip(peaks, outputs)]
-    return peaks
+    return [sorted(int(c) for c in np.argsort(-peak, kind="stable")[:OUTLIER_CHANNELS]) for peak in peaks]
 
 
 def _calibration_texts() -> list[str]:
-    """The sample articles that ship with the package: real news prose, the same on every machine."""
+    """The sample articles that ship with the package: real news prose."""
     from importlib import resources
 
     folder = resources.files("ingest").joinpath("sample_corpus")
     return [entry.read_text(encoding="utf-8") for entry in sorted(folder.iterdir(), key=lambda e: e.name) if entry.name.endswith(".txt")]
 
 
-def _outliers_apart(model, projections: list[str], peaks: list) -> list[str]:
+def _outliers_apart(model, projections: list[str], channels: list[list[int]]) -> list[str]:
     """Rewrite each projection ``X @ W`` as ``(X * keep) @ W_rest + X[..., outliers] @ W[outliers]``.
 
-    ``keep`` zeroes the outlier channels, so the int8 product's activation
-    scale is set by the ordinary ones; the second product, 32 channels
-    wide, stays fp32. Returns the names of the fp32 products (not quantised).
+    ``keep`` zeroes the outlier channels (and ``W_rest`` their weight rows),
+    so the int8 product's activation and weight scales are set by the
+    ordinary ones; the second product, ``OUTLIER_CHANNELS`` wide, stays fp32.
+    Returns the names of the fp32 products (not to be quantised).
     """
     import numpy as np
     from onnx import helper, numpy_helper
 
     initializers = {init.name: init for init in model.graph.initializer}
     fp32_products = []
-    for name, peak in zip(projections, peaks, strict=True):
+    for name, outlier_list in zip(projections, channels, strict=True):
         node = _node(model, name)
         weights = numpy_helper.to_array(initializers[node.input[1]])  # (inputs, outputs)
-        outliers = np.sort(np.argsort(-peak, kind="stable")[:OUTLIER_CHANNELS]).astype(np.int64)
-        keep = np.ones(len(peak), dtype=np.float32)
+        outliers = np.asarray(outlier_list, dtype=np.int64)
+        keep = np.ones(weights.shape[0], dtype=np.float32)
         keep[outliers] = 0.0
         rest = weights * keep[:, None]
         initializers[node.input[1]].CopyFrom(numpy_helper.from_array(rest, node.input[1]))
@@ -292,10 +320,14 @@ def _node(model, name: str):
     return next(node for node in model.graph.node if node.name == name)
 
 
-def _ffn_output_projections(model) -> list[str]:
+def _layer_count(weights_dir: Path) -> int:
+    return json.loads((weights_dir / "config.json").read_text(encoding="utf-8"))["num_hidden_layers"]
+
+
+def _ffn_output_projections(model, layers: int) -> list[str]:
     """Names of the feed-forward output MatMuls, first layer first (``/bert/encoder/layer.N/output/dense/MatMul``)."""
     names = [node.name for node in model.graph.node if node.op_type == "MatMul" and node.name.endswith("/output/dense/MatMul")]
-    names = [name for name in names if "/attention/" not in name]
-    if not names:
-        raise ExportError(f"expected a feed-forward output MatMul per layer in the exported model, found {names}")
-    return sorted(names, key=lambda name: int(name.split("layer.")[1].split("/")[0]))
+    names = sorted((name for name in names if "/attention/" not in name), key=lambda name: int(name.split("layer.")[1].split("/")[0]))
+    if len(names) != layers:
+        raise ExportError(f"expected a feed-forward output MatMul in each of the {layers} layers of the exported model, found {names}")
+    return names
