@@ -9,7 +9,8 @@ sentences from the same articles. For the int8 file of every export recipe
 (``vectorstore.onnx_export.RECIPES``) and the fp32 file it prints the
 cosine with the reference (min, 1st percentile, mean) per kind of text and
 the CPU milliseconds per chunk of one single-threaded run, the way ingest
-runs the model. Each recipe is exported into a temp dir first (a few seconds
+runs the model (the files take turns over four rounds: this machine's speed
+drifts by 10% and more within minutes). Each recipe is exported into a temp dir first (a few seconds
 each; nothing is downloaded).
 """
 
@@ -49,15 +50,19 @@ def texts_of(folder: Path, chunks: int, sentences: int) -> dict[str, list[str]]:
     return {"chunks": chunk_texts[:chunks], "questions": questions, "sentences": sentence_texts[::step][:sentences]}
 
 
-def cpu_ms_per_text(embeddings: MiniLMEmbeddings, texts: list[str]) -> float:
-    """One text per single-threaded run on this thread, as each of ingest's embedding threads runs them."""
-    encoder = embeddings.encoder
-    ids = [encoder._truncate(e.ids) for e in embeddings.tokenizer.encode_batch([t.strip() for t in texts])]
-    encoder._encode_one(ids[0])  # warm-up
-    started = time.process_time()
-    for text_ids in ids:
-        encoder._encode_one(text_ids)
-    return 1000 * (time.process_time() - started) / len(ids)
+def cpu_ms_per_text(models: list[MiniLMEmbeddings], texts: list[str], rounds: int = 4) -> list[float]:
+    """One text per single-threaded run on this thread, as each of ingest's embedding threads runs them; the
+    models take turns, round after round, so that this machine's drifting speed does not favour one of them."""
+    ids = [models[0].encoder._truncate(e.ids) for e in models[0].tokenizer.encode_batch([t.strip() for t in texts])]
+    spent = [0.0] * len(models)
+    for _ in range(rounds):
+        for index, model in enumerate(models):
+            model.encoder._encode_one(ids[0])  # warm-up
+            started = time.process_time()
+            for text_ids in ids:
+                model.encoder._encode_one(text_ids)
+            spent[index] += time.process_time() - started
+    return [1000 * total / (rounds * len(ids)) for total in spent]
 
 
 def describe(cosines: np.ndarray) -> str:
@@ -77,10 +82,11 @@ def main() -> None:
     print("| model file | chunks min / p1 / mean | questions min / p1 / mean | sentences min / p1 / mean | CPU ms per chunk |")
     print("|---|---|---|---|---|")
     with tempfile.TemporaryDirectory() as models:
-        for recipe, int8 in [*((r, True) for r in RECIPES), (RECIPES[0], False)]:
-            embeddings = model_of(recipe, int8, Path(models))
-            cells = [describe((embeddings.encode(batch) * expected[kind]).sum(axis=1)) for kind, batch in texts.items()]
-            cost = cpu_ms_per_text(embeddings, texts["chunks"])
+        variants = [*((r, True) for r in RECIPES), (RECIPES[0], False)]
+        embedders = [model_of(recipe, int8, Path(models)) for recipe, int8 in variants]
+        rows = [[describe((e.encode(batch) * expected[kind]).sum(axis=1)) for kind, batch in texts.items()] for e in embedders]
+        costs = cpu_ms_per_text(embedders, texts["chunks"])
+        for (recipe, int8), cells, cost in zip(variants, rows, costs, strict=True):
             print(f"| {recipe.file(int8)} | {' | '.join(cells)} | {cost:.1f} |")
 
 
