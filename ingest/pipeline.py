@@ -208,10 +208,11 @@ class Ingestor:
                 written = group.written.result()
             except StoreUnavailable:
                 written = False
-            if written and on_file:
+            if not written:
+                unstored += [outcome for _, outcome in group.members]
+            elif on_file:
                 for _, outcome in group.members:
                     on_file(outcome)
-            unstored += [] if written else [outcome for _, outcome in group.members]
         return unstored + [outcome for _, outcome in run.staged]
 
     def _ingest_file(self, file: FoundFile, run: _Run) -> FileOutcome:

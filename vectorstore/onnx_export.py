@@ -37,7 +37,7 @@ from pathlib import Path
 
 from filelock import FileLock
 
-from vectorstore.model_files import check_export, file_sha256, verify_weights
+from vectorstore.model_files import check_export, file_sha256, load_tokenizer, verify_weights
 
 OPSET = 17
 INPUTS = ("input_ids", "attention_mask", "token_type_ids")
@@ -177,7 +177,7 @@ def _optimise(weights_dir: Path, raw: Path, target: Path, fuse_skip_layer_norm: 
     from onnxruntime.transformers.fusion_options import FusionOptions
     from onnxruntime.transformers.optimizer import optimize_model
 
-    config = json.loads((weights_dir / "config.json").read_text(encoding="utf-8"))
+    config = _model_config(weights_dir)
     fusions = FusionOptions("bert")
     fusions.enable_skip_layer_norm = fuse_skip_layer_norm
     optimised = optimize_model(
@@ -241,7 +241,8 @@ def calibrate_outlier_channels(fp32: Path, weights_dir: Path) -> list[list[int]]
     import numpy as np
     import onnx
     import onnxruntime
-    from tokenizers import Tokenizer
+
+    from vectorstore.onnx_runtime import model_inputs
 
     model = onnx.load(str(fp32))
     inputs = [_node(model, name).input[0] for name in _ffn_output_projections(model, _layer_count(weights_dir))]
@@ -249,17 +250,13 @@ def calibrate_outlier_channels(fp32: Path, weights_dir: Path) -> list[list[int]]
     options = onnxruntime.SessionOptions()
     options.log_severity_level = 3
     session = onnxruntime.InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"])
-    tokenizer = Tokenizer.from_file(str(weights_dir / "tokenizer.json"))
-    tokenizer.no_truncation()  # the packaged file truncates and pads to 128 wordpieces
-    tokenizer.no_padding()
+    tokenizer = load_tokenizer(weights_dir)
     cls_id, sep_id = tokenizer.token_to_id("[CLS]"), tokenizer.token_to_id("[SEP]")
     peaks = [np.zeros(1, dtype=np.float32)] * len(inputs)
     for text in _calibration_texts():
         ids = tokenizer.encode(text, add_special_tokens=False).ids
         for start in range(0, len(ids), CALIBRATION_WORDPIECES):
-            window = np.asarray([[cls_id, *ids[start : start + CALIBRATION_WORDPIECES], sep_id]], dtype=np.int64)
-            feed = {"input_ids": window, "attention_mask": np.ones_like(window), "token_type_ids": np.zeros_like(window)}
-            outputs = session.run(inputs, feed)
+            outputs = session.run(inputs, model_inputs([cls_id, *ids[start : start + CALIBRATION_WORDPIECES], sep_id]))
             peaks = [np.maximum(peak, np.abs(out).reshape(-1, out.shape[-1]).max(axis=0)) for peak, out in zip(peaks, outputs)]
     return [sorted(int(c) for c in np.argsort(-peak, kind="stable")[:OUTLIER_CHANNELS]) for peak in peaks]
 
@@ -320,8 +317,12 @@ def _node(model, name: str):
     return next(node for node in model.graph.node if node.name == name)
 
 
+def _model_config(weights_dir: Path) -> dict:
+    return json.loads((weights_dir / "config.json").read_text(encoding="utf-8"))
+
+
 def _layer_count(weights_dir: Path) -> int:
-    return json.loads((weights_dir / "config.json").read_text(encoding="utf-8"))["num_hidden_layers"]
+    return _model_config(weights_dir)["num_hidden_layers"]
 
 
 def _ffn_output_projections(model, layers: int) -> list[str]:

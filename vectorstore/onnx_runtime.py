@@ -78,7 +78,11 @@ class OnnxEncoder:
 
     def _encode_one(self, ids: list[int]) -> np.ndarray:
         """Mean of the token embeddings (no padding, so every token counts), normalised."""
-        input_ids = np.asarray([ids], dtype=np.int64)
-        feed = {"input_ids": input_ids, "attention_mask": np.ones_like(input_ids), "token_type_ids": np.zeros_like(input_ids)}
-        pooled = self.session.run(None, feed)[0][0].mean(axis=0)
+        pooled = self.session.run(None, model_inputs(ids))[0][0].mean(axis=0)
         return pooled / max(float(np.linalg.norm(pooled)), 1e-12)
+
+
+def model_inputs(ids: list[int]) -> dict[str, np.ndarray]:
+    """One text's wordpiece ids as the exported model takes them: unpadded, so every token is attended to."""
+    input_ids = np.asarray([ids], dtype=np.int64)
+    return {"input_ids": input_ids, "attention_mask": np.ones_like(input_ids), "token_type_ids": np.zeros_like(input_ids)}
