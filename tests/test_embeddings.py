@@ -62,6 +62,20 @@ def test_tampered_onnx_export_is_refused(tmp_path, models_dir, int8):
         MiniLMEmbeddings(onnx_dir=models).embed_query("hello")
 
 
+def test_a_truncated_export_is_reported_by_its_hash_not_by_onnxruntime(tmp_path, models_dir):
+    """onnxruntime loads the file while its hash is checked; a file it cannot even parse is still reported as the
+    hash mismatch, the error that says what is wrong and what to do."""
+    models = tmp_path / "models"
+    models.mkdir()
+    fp32, _ = ensure_exported(packaged_model_dir(), models_dir)
+    for file in fp32.parent.glob(f"{fp32.name}*"):
+        shutil.copy(file, models / file.name)
+    copy = models / fp32.name
+    copy.write_bytes(copy.read_bytes()[: copy.stat().st_size // 2])
+    with pytest.raises(ModelIntegrityError, match="delete it to export it again"):
+        MiniLMEmbeddings(onnx_dir=models, runtime="onnx").embed_query("hello")
+
+
 @pytest.fixture(scope="module")
 def reference_vectors() -> np.ndarray:
     return MiniLMEmbeddings(runtime="torch", batch_size=2).encode(FIXED_TEXTS)
