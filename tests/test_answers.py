@@ -255,3 +255,27 @@ def test_the_same_question_asked_at_the_same_moment_gets_the_same_answer(make_ne
         replies = {(a.answer, tuple(c.quote for c in a.citations)) for q, a in zip(questions, answers) if q == question}
         assert len(replies) == 1, replies
     assert all(a.citations for a in answers)
+
+
+HARBOUR_STORY = (
+    "Harbour opens\n\n"
+    "The new harbour in Port Ellis opened on Monday after six years of building work, the port authority said. "
+    "The harbour will take container ships from March, and the authority expects 40 new jobs. "
+    "Fishermen in the old town said the works had driven the fish away from the bay.\n"
+)
+
+
+@pytest.mark.parametrize("front_matter", ["---\noutlet: Harbour Gazette\n---\n", ""], ids=["one outlet", "unattributed"])
+def test_an_article_saved_twice_is_quoted_once(make_newsdesk, tmp_path, front_matter):
+    """Archives hold the same article under two names (a re-download, a copy in another folder); the reply must not
+    quote the same sentence twice, whether the copies carry an outlet or none."""
+    corpus = tmp_path / "corpus"
+    (corpus / "copy").mkdir(parents=True)
+    for path in (corpus / "harbour.md", corpus / "copy" / "harbour-opens.md"):
+        path.write_text(front_matter + HARBOUR_STORY)
+    newsdesk = make_newsdesk()
+    assert newsdesk.ingest([corpus]).counts["added"] == 2
+    answer = newsdesk.ask("When did the new harbour in Port Ellis open?")
+    quotes = [c.quote for c in answer.citations]
+    assert any("opened on Monday" in q for q in quotes)
+    assert len(quotes) == len(set(quotes)), quotes

@@ -76,7 +76,7 @@ INERT_BOLD = re.compile(r"\*{2,}")  # an article's own "**" must not open or clo
 class Candidate:
     evidence: Evidence
     text: str
-    offset: int  # position of the sentence in the article's cleaned text, for de-duplication
+    offset: int  # position of the sentence in the article's cleaned text: quotes from one article read in order
     context: str = ""  # the sentence before it in the chunk, which often names who is speaking
     meaning: float = 0.0  # cosine similarity to the question
     coverage: float = 0.0  # IDF-weighted share of the key terms in the sentence and the one before it
@@ -317,23 +317,27 @@ def further_accounts(candidates: list[Candidate], chosen: list[Candidate]) -> li
 
 
 def _candidates(evidence: list[Evidence]) -> list[Candidate]:
-    """Quotable sentences of the evidence; overlapping chunks repeat sentences, which are kept once.
+    """Quotable sentences of the evidence, each kept once: overlapping chunks repeat sentences, and an archive
+    holds the same article under two names (a re-download, a copy in another folder), so one outlet's sentence
+    is kept only from its best-retrieved article. Another outlet printing the same words is another voice.
 
     Headlines (the stored title, or any line without closing punctuation) and
     fragments under five words are not quotable answers.
     """
-    seen: set[tuple[str, int]] = set()
+    seen: set[tuple[str, str]] = set()
     candidates = []
     for item in evidence:
         meta = item.chunk.metadata
         sentences = split_sentences(item.chunk.text)
         for position, sentence in enumerate(sentences):
-            key = (meta["source"], meta["start"] + sentence.start)
+            key = (item.outlet, " ".join(sentence.text.split()))
             if _quotable(sentence.text, meta) and key not in seen:
                 seen.add(key)
                 before = sentences[position - 1].text if position else ""
                 context = before if _quotable(before, meta) else ""  # a headline names no speaker
-                candidates.append(Candidate(evidence=item, text=sentence.text, offset=key[1], context=context))
+                candidates.append(
+                    Candidate(evidence=item, text=sentence.text, offset=meta["start"] + sentence.start, context=context)
+                )
     return candidates
 
 
