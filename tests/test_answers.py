@@ -12,7 +12,7 @@ from app.answer.asked import answer_spans, asked_for, mark
 from app.answer.condense import condense
 from app.answer.extractive import Candidate, further_accounts
 from app.answer.retrieval import Evidence
-from app.answer.text import terms
+from app.answer.text import nested_quotes, terms
 from app.answer.language import is_english
 from app.eval.questionset import QuestionSetError, load_question_set
 from app.settings import Settings
@@ -279,3 +279,24 @@ def test_an_article_saved_twice_is_quoted_once(make_newsdesk, tmp_path, front_ma
     quotes = [c.quote for c in answer.citations]
     assert any("opened on Monday" in q for q in quotes)
     assert len(quotes) == len(set(quotes)), quotes
+
+
+def test_marks_apart_only_by_spaces_are_one_name_and_a_comma_keeps_them_apart():
+    sentence = "Leader Ali Khamenei blamed the US, Israel and Saudi Arabia."
+    words = [(m.start(), m.end()) for m in re.finditer(r"Ali|Khamenei|US|Israel|Saudi|Arabia", sentence)]
+    assert mark(sentence, words) == "Leader **Ali Khamenei** blamed the **US**, **Israel** and **Saudi Arabia**."
+
+
+def test_quotation_marks_inside_a_quote_become_single_ones_in_place():
+    assert nested_quotes('"We will stay," he said of the "so-called" deal.') == "‘We will stay,’ he said of the ‘so-called’ deal."
+    assert nested_quotes("“People of Iraq have decided,” he said.") == "‘People of Iraq have decided,’ he said."
+    text = 'He called it "a (“big”) step".'
+    assert len(nested_quotes(text)) == len(text)  # answer spans found in the text still index the result
+
+
+def test_a_quote_that_opens_with_its_own_quotation_mark_reads_as_a_nested_quote(sample_newsdesk):
+    answer = sample_newsdesk.ask("What do Iraqis want, according to Press TV?")
+    quoted = [c.quote for c in answer.citations if c.quote.startswith(("“", '"'))]
+    assert quoted, [c.quote for c in answer.citations]  # the sample's Press TV article quotes Michael Maloof
+    assert "“‘" in answer.answer
+    assert not re.search(r'“["“]', answer.answer)

@@ -41,7 +41,7 @@ from app.answer.asked import Asked, answer_spans, asked_for, mark
 from app.answer.condense import CARRIED
 from app.answer.retrieval import Evidence
 from app.schemas import Citation
-from app.answer.text import covers, terms, without_outlet_names
+from app.answer.text import covers, nested_quotes, terms, without_outlet_names
 from ingest.outlets import UNKNOWN_OUTLET
 from ingest.sentences import split_sentences
 from prompts import load_templates
@@ -232,7 +232,8 @@ class ExtractiveAnswerer:
             quotes = []
             for candidate in sorted(members, key=lambda c: (c.evidence.chunk.metadata["source"], c.offset)):
                 citations.append(cite(len(citations) + 1, candidate.evidence, candidate.text, candidate.score))
-                quoted = mark(INERT_BOLD.sub("*", candidate.text), candidate.spans or [])  # spans index this text
+                # Both rewrites keep every character's place, so the spans still index the text.
+                quoted = mark(nested_quotes(INERT_BOLD.sub("*", candidate.text)), candidate.spans or [])
                 quotes.append(self.templates["quote"].format(quote=quoted, n=len(citations)))
             paragraphs.append(" ".join([self._outlet_lead(outlet, members[0]), *quotes]))
         # One line each: the chat shows line breaks, and a blank line would split a compare section in the CLI.

@@ -100,3 +100,19 @@ def message_text(content: object, separator: str = " ") -> str:
     if isinstance(content, dict):
         return str(content.get("text", ""))
     return ""
+
+
+DOUBLE_QUOTE = re.compile(r'["“”]')
+
+
+def nested_quotes(text: str) -> str:
+    """Double quotation marks inside a quote, as single ones: the reply wraps each quote in “…”, and a sentence
+    that opens with its own quotation mark would otherwise read “"We are… ”. Each mark keeps its place (one
+    character for one), so spans found in ``text`` still index the result; the citation keeps the original."""
+
+    def single(match: re.Match) -> str:
+        char, at = match.group(), match.start()
+        opening = char == "“" or (char == '"' and (at == 0 or text[at - 1].isspace() or text[at - 1] in "([{—–-"))
+        return "‘" if opening else "’"
+
+    return DOUBLE_QUOTE.sub(single, text)
