@@ -52,6 +52,12 @@ def test_switch_compares_side_by_side_and_follows_up(sample_server, page: Page, 
     assert boxes[0]["y"] == boxes[1]["y"] and boxes[0]["x"] < boxes[1]["x"], "cards side by side on a wide screen"
     expect(page.locator("#newsdesk-chat")).not_to_contain_text("Compared outlet by outlet")
     page.locator("#newsdesk-chat .compare-card").first.evaluate("el => el.scrollIntoView({block: 'start'})")
+    heading = page.locator("#newsdesk-chat .compare-card h4").first
+    # Gradio's floating block label ignores the pointer, so overlap is read from the boxes of the labels shown.
+    covered = """h => { const r = h.getBoundingClientRect();
+        return [...document.querySelectorAll('[data-testid="block-label"]')].map(l => l.getBoundingClientRect())
+            .some(b => b.width > 1 && b.height > 1 && b.left < r.right && r.left < b.right && b.top < r.bottom && r.top < b.bottom); }"""
+    assert not heading.evaluate(covered), "no block label covers the first card's outlet name"
     page.screenshot(path=screenshot_dir / "compare.png")
 
     ask_in_chat(page, FOLLOW_UP)

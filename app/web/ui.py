@@ -83,7 +83,9 @@ def build_ui(newsdesk: Newsdesk) -> gr.Blocks:
                 info="One card per outlet, and where they disagree.",
             )
         chatbot = gr.Chatbot(
-            elem_id="newsdesk-chat", label="newsdesk", sanitize_html=True, render_markdown=True, allow_tags=False,
+            # No floating block label: it sat over the first line of the reply (a compare card's outlet). The
+            # label stays in the page for screen readers (Gradio keeps it visually hidden).
+            elem_id="newsdesk-chat", label="newsdesk", show_label=False, sanitize_html=True, render_markdown=True, allow_tags=False,
             latex_delimiters=[], group_consecutive_messages=True, height="60vh", buttons=["copy"],
         )
         gr.ChatInterface(
