@@ -1,6 +1,6 @@
 """Benchmark the core pipeline and print the figures.
 
-    python bench/bench_core.py [--copies 20] [--cold-runs 5] [--cold-only DATA_DIR]
+    python bench/bench_core.py [--copies 20] [--cold-runs 5] [--cold-only DATA_DIR [--against CHECKOUT]]
 
 Prints:
   * ingest throughput (chunks/s) over the sample corpus copied ``--copies``
@@ -11,7 +11,8 @@ Prints:
     caches cold) and then the same questions again;
   * cold start of ``newsdesk ask`` and ``newsdesk sources``: fresh processes
     against an already-ingested store (``--cold-only DATA_DIR`` times only
-    this, on a store you name), wall clock, CPU time and peak RSS.
+    this, on a store you name; ``--against`` times another checkout in turns
+    with this one), wall clock, CPU time and peak RSS.
 """
 
 from __future__ import annotations
@@ -34,7 +35,8 @@ from app.settings import Settings
 from ingest import sample_corpus_dir
 from vectorstore.embeddings import MiniLMEmbeddings
 
-QUESTIONS = Path(__file__).resolve().parent.parent / "tests" / "data" / "questions.yaml"
+ROOT = Path(__file__).resolve().parent.parent  # this checkout: its modules are the ones timed, whatever is installed
+QUESTIONS = ROOT / "tests" / "data" / "questions.yaml"
 
 
 def make_corpus(folder: Path, copies: int) -> None:
@@ -103,19 +105,32 @@ def run_measured(command: list[str], env: dict[str, str], stderr: int | IO = sub
                     process.returncode)
 
 
-def bench_cold_start(data_dir: Path, runs: int) -> None:
-    """``newsdesk ask`` and ``newsdesk sources`` as fresh processes against an already-ingested store."""
+def bench_cold_start(data_dir: Path, runs: int, against: Path | None = None) -> None:
+    """``newsdesk ask`` and ``newsdesk sources`` as fresh processes against an already-ingested store.
+
+    With ``against`` (another checkout of newsdesk) each process of this checkout is followed by one of that
+    checkout's, and both are printed: this shared machine's speed drifts by a quarter within minutes, so timing
+    one version after the other measured the drift rather than the change.
+    """
     executable = shutil.which("newsdesk")
     if executable is None:
         print("cold start: skipped, the newsdesk console script is not installed")
         return
     env = {**os.environ, "NEWSDESK_DATA_DIR": str(data_dir)}
+    checkouts = [ROOT] + ([against.resolve()] if against else [])
+    envs = {checkout: {**env, "PYTHONPATH": os.pathsep.join(filter(None, [str(checkout), env.get("PYTHONPATH")]))}
+            for checkout in checkouts}
     for args in (["ask", "Why did the US close its consulate in Basra?"], ["sources"]):
-        runs_measured = [run_measured([executable, *args], env) for _ in range(runs)]
-        wall, cpu, rss = ([getattr(m, key) for m in runs_measured] for key in ("wall", "cpu", "rss_mb"))
-        print(f"cold start of `newsdesk {args[0]}` (n={runs}): wall median {statistics.median(wall):.2f} s "
-              f"(min {min(wall):.2f}, max {max(wall):.2f}); CPU median {statistics.median(cpu):.2f} s; "
-              f"peak RSS median {statistics.median(rss):.0f} MB; load average {os.getloadavg()[0]:.1f}")
+        measured: dict[Path, list[Measured]] = {checkout: [] for checkout in checkouts}
+        for _ in range(runs):
+            for checkout in checkouts:
+                measured[checkout].append(run_measured([executable, *args], envs[checkout]))
+        for checkout, runs_measured in measured.items():
+            wall, cpu, rss = ([getattr(m, key) for m in runs_measured] for key in ("wall", "cpu", "rss_mb"))
+            which = f" from {checkout}" if against else ""
+            print(f"cold start of `newsdesk {args[0]}`{which} (n={runs}): wall median {statistics.median(wall):.2f} s "
+                  f"(min {min(wall):.2f}, max {max(wall):.2f}); CPU median {statistics.median(cpu):.2f} s; "
+                  f"peak RSS median {statistics.median(rss):.0f} MB; load average {os.getloadavg()[0]:.1f}")
 
 
 def main() -> None:
@@ -123,9 +138,13 @@ def main() -> None:
     parser.add_argument("--copies", type=int, default=20, help="copies of the 5 sample articles to ingest")
     parser.add_argument("--cold-runs", type=int, default=5, help="fresh processes to time")
     parser.add_argument("--cold-only", type=Path, metavar="DATA_DIR", help="only time cold starts on this ingested store")
+    parser.add_argument("--against", type=Path, metavar="CHECKOUT",
+                        help="with --cold-only: also time another checkout of newsdesk, in turns with this one")
     args = parser.parse_args()
+    if args.against and not args.cold_only:
+        parser.error("--against needs --cold-only DATA_DIR")
     if args.cold_only:
-        bench_cold_start(args.cold_only, args.cold_runs)
+        bench_cold_start(args.cold_only, args.cold_runs, args.against)
         return
     print(f"machine: {os.cpu_count()} cores; torch threads default")
     with tempfile.TemporaryDirectory() as tmp:
