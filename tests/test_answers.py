@@ -300,3 +300,19 @@ def test_a_quote_that_opens_with_its_own_quotation_mark_reads_as_a_nested_quote(
     assert quoted, [c.quote for c in answer.citations]  # the sample's Press TV article quotes Michael Maloof
     assert "“‘" in answer.answer
     assert not re.search(r'“["“]', answer.answer)
+
+
+def test_unattributed_articles_are_counted_as_articles_not_outlets(make_newsdesk, tmp_path):
+    """A reply drawn from two articles with no identified publisher must not claim two outlets."""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "harbour.txt").write_text(HARBOUR_STORY)
+    (corpus / "quay.txt").write_text(
+        "Mayor at the quay\n\nPort Ellis opened its new harbour on Monday, the mayor told reporters at the quay. "
+        "She said the harbour would bring container ships and jobs to the town.\n"
+    )
+    newsdesk = make_newsdesk()
+    assert newsdesk.ingest([corpus]).counts["added"] == 2
+    answer = newsdesk.ask("When did the new harbour in Port Ellis open?")
+    assert {c.source for c in answer.citations} == {"harbour.txt", "quay.txt"}
+    assert re.match(r"Two articles \w", answer.answer), answer.answer

@@ -240,10 +240,12 @@ class ExtractiveAnswerer:
         return "\n".join(paragraphs), citations
 
     def _lead_line(self, groups: dict[tuple[str, str], list[Candidate]], asked: Asked) -> str:
-        """"Three outlets give a reason:" / "One article answers this:"."""
+        """"Three outlets give a reason:" / "One article answers this:" / "Three articles give a reason:" when every
+        voice is an article with no identified publisher (counting them as outlets would claim publishers)."""
         count = len(groups)
         articles = {c.evidence.chunk.metadata["source"] for members in groups.values() for c in members}
-        noun = "article" if count == 1 and len(articles) == 1 else "outlet"
+        unattributed = all(outlet == UNKNOWN_OUTLET for outlet, _ in groups)
+        noun = "article" if (count == 1 and len(articles) == 1) or unattributed else "outlet"
         holds = any(c.spans for members in groups.values() for c in members)  # else it names no such thing
         verb = self.templates["lead_verbs"].get(asked.kind if holds else "", self.templates["lead_verbs"]["default"])
         return self.templates["lead"].format(
