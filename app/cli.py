@@ -6,7 +6,6 @@ with one sentence on stderr that names the file or field, never a traceback.
 
 from __future__ import annotations
 
-import gc
 import json
 import secrets
 import sys
@@ -26,6 +25,7 @@ from rich.table import Table
 from app.errors import BadInput
 from app.answer.compare_render import render_comparison
 from app.answer.render import render_reply
+from app import collector
 from app.service import Newsdesk
 from app.settings import Settings
 from ingest.metadata import ManifestError
@@ -38,7 +38,6 @@ if TYPE_CHECKING:
     from app.web.client import RemoteNewsdesk
     from ingest.pipeline import FileOutcome, IngestReport
 
-GC_THRESHOLDS = (50_000, 20, 20)  # see main()
 EXIT_FAILED_CHECK = 1
 EXIT_BAD_INPUT = 2
 USER_ERRORS = (
@@ -365,6 +364,7 @@ def serve(
         try:
             _ingest_sample_if_empty(newsdesk)
             warm_up(newsdesk)
+            collector.for_serving()
             records = newsdesk.sources()
             say(f"newsdesk: {len(records)} articles loaded, answers by {newsdesk.backend_description()}; chat UI at http://{host}:{port}/ "
                 f"(API /api/ask, OpenAI-compatible /v1, widget /widget.js, embed page /embed); Ctrl-C stops")
@@ -376,20 +376,3 @@ def serve(
         finally:
             if owner:
                 owner.release()
-
-
-def main() -> None:
-    """The console script: the command, with the garbage collector set for a process that imports a lot.
-
-    Measured on ``newsdesk ask`` against the sample store (``bench/bench_core.py --cold-only``): at the default
-    thresholds the collector runs about 340 times while chromadb, LangChain and pydantic import, 0.15 s of a
-    two-second start, and at exit the interpreter's last collection walks every object they made, another 0.35 s.
-    A young generation of 50,000 objects leaves four collections (0.06 s), and freezing the heap at exit lets that
-    last walk skip it. Everything a module holds is still released at exit, so files, locks and stores close as before,
-    and a long ``serve`` or ``ingest`` still collects its garbage, only in larger steps.
-    """
-    gc.set_threshold(*GC_THRESHOLDS)
-    try:
-        cli()
-    finally:
-        gc.freeze()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import shutil
@@ -10,6 +11,7 @@ import sys
 
 import pytest
 
+from app import collector
 from conftest import FIXTURES
 
 
@@ -98,12 +100,13 @@ def test_usage_error_exits_2(data_dir):
 
 
 def test_the_console_script_collects_in_large_steps_and_leaves_a_frozen_heap_for_exit(data_dir):
-    """What takes about half a second off a cold `newsdesk ask` (``app.cli.main``): few collections while the
+    """What takes about half a second off a cold `newsdesk ask` (``app.collector``): few collections while the
     libraries import, and an exit that does not walk their objects again."""
     code = (
-        "import gc, sys\nfrom app.cli import GC_THRESHOLDS, main\nsys.argv = ['newsdesk', 'sources']\n"
+        "import gc, sys\nfrom app.__main__ import main\nfrom app.collector import COMMAND_THRESHOLDS\n"
+        "sys.argv = ['newsdesk', 'sources']\n"
         "try:\n    main()\nexcept SystemExit:\n    pass\n"
-        "print(gc.get_threshold() == GC_THRESHOLDS, gc.get_freeze_count() > 10_000)\n"
+        "print(gc.get_threshold() == COMMAND_THRESHOLDS, gc.get_freeze_count() > 10_000)\n"
     )
     env = {**os.environ, "NEWSDESK_DATA_DIR": str(data_dir)}
     result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300)
@@ -111,11 +114,24 @@ def test_the_console_script_collects_in_large_steps_and_leaves_a_frozen_heap_for
     assert result.stdout.strip().splitlines()[-1] == "True True"
 
 
+def test_a_server_goes_back_to_the_default_collector_once_warm():
+    """``serve`` calls ``collector.for_serving`` after its warm-up: a process that runs for days collects at the
+    interpreter's default pace, over a heap whose start-up objects are frozen."""
+    collector.for_a_command()
+    try:
+        collector.for_serving()
+        assert gc.get_threshold() == collector.DEFAULT_THRESHOLDS != collector.COMMAND_THRESHOLDS
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*collector.DEFAULT_THRESHOLDS)
+
+
 def test_listing_sources_imports_neither_langchain_nor_torch(data_dir):
-    """`newsdesk sources` starts in about 1.6 s because the answering stack (LangChain's runnables and their
+    """`newsdesk sources` starts in about 1.3 s because the answering stack (LangChain's runnables and their
     langsmith tracer, about 0.4 s) and the model are imported only to answer."""
     code = (
-        "import sys\nfrom app.cli import main\nsys.argv = ['newsdesk', 'sources']\n"
+        "import sys\nfrom app.__main__ import main\nsys.argv = ['newsdesk', 'sources']\n"
         "try:\n    main()\nexcept SystemExit:\n    pass\n"
         "print(sorted({m.split('.')[0] for m in sys.modules} & {'langchain_core', 'langsmith', 'torch', 'onnxruntime'}))\n"
     )
