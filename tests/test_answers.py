@@ -279,17 +279,21 @@ def test_an_article_saved_twice_is_quoted_once(make_newsdesk, tmp_path, front_ma
     quotes = [c.quote for c in answer.citations]
     assert any("opened on Monday" in q for q in quotes)
     assert len(quotes) == len(set(quotes)), quotes
+    assert answer.answer.startswith("One article "), answer.answer  # one voice, not two copies side by side
 
 
 def test_marks_apart_only_by_spaces_are_one_name_and_a_comma_keeps_them_apart():
     sentence = "Leader Ali Khamenei blamed the US, Israel and Saudi Arabia."
     words = [(m.start(), m.end()) for m in re.finditer(r"Ali|Khamenei|US|Israel|Saudi|Arabia", sentence)]
     assert mark(sentence, words) == "Leader **Ali Khamenei** blamed the **US**, **Israel** and **Saudi Arabia**."
+    wrapped = "Ayatollah Ali\nKhamenei spoke."
+    assert mark(wrapped, [(10, 13), (14, 22)]) == "Ayatollah **Ali\nKhamenei** spoke."  # a hard-wrapped line
 
 
 def test_quotation_marks_inside_a_quote_become_single_ones_in_place():
     assert nested_quotes('"We will stay," he said of the "so-called" deal.') == "‘We will stay,’ he said of the ‘so-called’ deal."
     assert nested_quotes("“People of Iraq have decided,” he said.") == "‘People of Iraq have decided,’ he said."
+    assert nested_quotes('He said:"no" and *"Quote"* ended.') == "He said:‘no’ and *‘Quote’* ended."
     text = 'He called it "a (“big”) step".'
     assert len(nested_quotes(text)) == len(text)  # answer spans found in the text still index the result
 

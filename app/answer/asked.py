@@ -131,11 +131,12 @@ def _only_asked_words(span: str, asked: str) -> bool:
 def mark(sentence: str, spans: list[tuple[int, int]], before: str = "**", after: str = "**") -> str:
     """``sentence`` with each (merged) span wrapped in ``before``/``after``: the words that answer, in bold.
 
-    Spans apart only by spaces are one mark: a party is found word by word, and "**Ayatollah** **Ali**
-    **Khamenei**" reads as three answers where "**Ayatollah Ali Khamenei**" is one."""
+    Spans apart only by white space within a paragraph are one mark: a party is found word by word, and
+    "**Ayatollah** **Ali** **Khamenei**" reads as three answers where "**Ayatollah Ali Khamenei**" is one."""
     merged: list[list[int]] = []
     for start, end in sorted(spans):
-        if merged and (start <= merged[-1][1] or not sentence[merged[-1][1] : start].strip(" ")):
+        gap = sentence[merged[-1][1] : start] if merged else ""
+        if merged and (start <= merged[-1][1] or (gap.isspace() and "\n\n" not in gap)):
             merged[-1][1] = max(merged[-1][1], end)
         else:
             merged.append([start, end])

@@ -99,9 +99,7 @@ class Candidate:
 
     @property
     def voice(self) -> tuple[str, str]:
-        """Who is speaking: the outlet, or for unattributed copy the article itself (each is its own voice)."""
-        source = self.evidence.chunk.metadata["source"]
-        return (self.outlet, source if self.outlet == UNKNOWN_OUTLET else "")
+        return voice_of(self.evidence)
 
 
 class SentenceVectors:
@@ -319,10 +317,18 @@ def further_accounts(candidates: list[Candidate], chosen: list[Candidate]) -> li
     return list(further.values())
 
 
+def voice_of(evidence: Evidence) -> tuple[str, str]:
+    """Who is speaking: the outlet, or for unattributed copy the article, known by its title (by its file when it
+    has none). Two files of one unattributed article (a re-download, a copy in another folder) are one voice;
+    two unattributed articles are two, as two outlets are."""
+    meta = evidence.chunk.metadata
+    return (evidence.outlet, (meta.get("title") or meta["source"]) if evidence.outlet == UNKNOWN_OUTLET else "")
+
+
 def _candidates(evidence: list[Evidence]) -> list[Candidate]:
-    """Quotable sentences of the evidence, each kept once: overlapping chunks repeat sentences, and an archive
-    holds the same article under two names (a re-download, a copy in another folder), so one outlet's sentence
-    is kept only from its best-retrieved article. Another outlet printing the same words is another voice.
+    """Quotable sentences of the evidence, each kept once per voice (``voice_of``): overlapping chunks repeat
+    sentences, and an archive holds the same article under two names, so a voice's sentence is kept only from its
+    best-retrieved copy. Another voice printing the same words (a syndicated story) keeps them too.
 
     Headlines (the stored title, or any line without closing punctuation) and
     fragments under five words are not quotable answers.
@@ -333,7 +339,7 @@ def _candidates(evidence: list[Evidence]) -> list[Candidate]:
         meta = item.chunk.metadata
         sentences = split_sentences(item.chunk.text)
         for position, sentence in enumerate(sentences):
-            key = (item.outlet, " ".join(sentence.text.split()))
+            key = (*voice_of(item), " ".join(sentence.text.split()))
             if _quotable(sentence.text, meta) and key not in seen:
                 seen.add(key)
                 before = sentences[position - 1].text if position else ""

@@ -103,6 +103,7 @@ def message_text(content: object, separator: str = " ") -> str:
 
 
 DOUBLE_QUOTE = re.compile(r'["“”]')
+QUOTE_CLOSERS = frozenset(".,;!?…’'")  # after these a straight quotation mark ends a quote
 
 
 def nested_quotes(text: str) -> str:
@@ -112,7 +113,12 @@ def nested_quotes(text: str) -> str:
 
     def single(match: re.Match) -> str:
         char, at = match.group(), match.start()
-        opening = char == "“" or (char == '"' and (at == 0 or text[at - 1].isspace() or text[at - 1] in "([{—–-"))
+        before, after = text[at - 1 : at], text[at + 1 : at + 2]
+        # A straight mark opens unless it follows a word or a sentence's end ("no," / "said:"no"), and opens
+        # something: one with a space or nothing after it closes.
+        opening = char == "“" or (
+            char == '"' and not (before.isalnum() or before in QUOTE_CLOSERS) and after != "" and not after.isspace()
+        )
         return "‘" if opening else "’"
 
     return DOUBLE_QUOTE.sub(single, text)
