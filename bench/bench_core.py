@@ -121,9 +121,11 @@ def bench_cold_start(data_dir: Path, runs: int, against: Path | None = None) -> 
     envs = {checkout: {**env, "PYTHONPATH": os.pathsep.join(filter(None, [str(checkout), env.get("PYTHONPATH")]))}
             for checkout in checkouts}
     for args in (["ask", "Why did the US close its consulate in Basra?"], ["sources"]):
+        for checkout in checkouts:  # untimed: a checkout's first run compiles its modules
+            run_measured([executable, *args], envs[checkout])
         measured: dict[Path, list[Measured]] = {checkout: [] for checkout in checkouts}
-        for _ in range(runs):
-            for checkout in checkouts:
+        for turn in range(runs):
+            for checkout in checkouts[turn % 2 :] + checkouts[: turn % 2]:  # each goes first in every other turn
                 measured[checkout].append(run_measured([executable, *args], envs[checkout]))
         for checkout, runs_measured in measured.items():
             wall, cpu, rss = ([getattr(m, key) for m in runs_measured] for key in ("wall", "cpu", "rss_mb"))
@@ -143,6 +145,8 @@ def main() -> None:
     args = parser.parse_args()
     if args.against and not args.cold_only:
         parser.error("--against needs --cold-only DATA_DIR")
+    if args.against and not (args.against / "app" / "cli.py").is_file():
+        parser.error(f"--against {args.against} is not a checkout of newsdesk (no app/cli.py there)")
     if args.cold_only:
         bench_cold_start(args.cold_only, args.cold_runs, args.against)
         return

@@ -1,4 +1,4 @@
-"""The packaged model's files and their hashes: nothing is trusted before its sha256 is checked.
+"""The packaged model's files and their hashes: nothing is used before its sha256 is checked.
 
 The machine is offline, so the model is loaded from files a package put on
 disk, never from a hub. A truncated or swapped file fails loudly instead of

@@ -30,7 +30,7 @@ UNFUSED = ["SkipLayerNormFusion"]  # onnxruntime graph optimisers whose fused ke
 
 
 class OnnxEncoder:
-    """Encodes texts with an exported model file whose sha256 is checked before it is trusted."""
+    """Encodes texts with an exported model file whose sha256 is checked before its first vector."""
 
     def __init__(self, model_file: Path, sha256: str, tokenizer: Tokenizer, max_wordpieces: int) -> None:
         self.model_file = model_file
@@ -41,8 +41,10 @@ class OnnxEncoder:
     @cached_property
     def session(self):  # -> onnxruntime.InferenceSession
         """The model file's session, returned only once the file's sha256 is checked. The hash runs on a worker
-        while onnxruntime loads the file (hashlib releases the GIL), which takes 0.06 s off a cold ``ask``;
-        if the load fails, a wrong hash is the error reported, since it says what is wrong."""
+        while onnxruntime loads the file (hashlib releases the GIL), which takes 0.06 s off a cold ``ask``, so
+        onnxruntime parses a file before its hash is known; the file lives in the user's own data dir, and
+        nothing is embedded with it unless the hash matches. If the load fails, a wrong hash is the error
+        reported, since it says what is wrong."""
         verified = self._workers.submit(check_export, self.model_file, self.sha256)
         try:
             session = self._load_session()

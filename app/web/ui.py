@@ -83,8 +83,8 @@ def build_ui(newsdesk: Newsdesk) -> gr.Blocks:
                 info="One card per outlet, and where they disagree.",
             )
         chatbot = gr.Chatbot(
-            # No floating block label: it sat over the first line of the reply (a compare card's outlet). The
-            # label stays in the page for screen readers (Gradio keeps it visually hidden).
+            # No floating block label: it sat over the first line of the reply (a compare card's outlet). Screen
+            # readers name the log by Gradio's own aria-label ("chatbot conversation").
             elem_id="newsdesk-chat", label="newsdesk", show_label=False, sanitize_html=True, render_markdown=True, allow_tags=False,
             latex_delimiters=[], group_consecutive_messages=True, height="60vh", buttons=["copy"],
         )
