@@ -320,3 +320,16 @@ def test_unattributed_articles_are_counted_as_articles_not_outlets(make_newsdesk
     answer = newsdesk.ask("When did the new harbour in Port Ellis open?")
     assert {c.source for c in answer.citations} == {"harbour.txt", "quay.txt"}
     assert re.match(r"Two articles \w", answer.answer), answer.answer
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["Who is to blame for the attacks, according to each outlet?", "What does each outlet say about the closure of the consulate?"],
+)
+def test_asking_for_each_outlet_outside_a_comparison_is_answered_not_refused(sample_newsdesk, question):
+    """`newsdesk ask`, `/api/ask`, the widget and question sets do not route to a comparison; the comparison
+    wording must not make them refuse a question the articles answer outlet by outlet."""
+    answer = sample_newsdesk.ask(question)
+    assert not answer.abstained, answer.answer
+    assert "outlet" not in answer.standalone_question.casefold()
+    assert len(set(voices(answer))) >= 2

@@ -19,6 +19,7 @@ from langchain_core.runnables import Runnable, RunnableLambda
 
 from app.answer.answering import Answerer, retrieved_chunk
 from app.answer.condense import Condenser
+from app.answer.intent import topic
 from app.answer.language import is_english
 from app.answer.retrieval import HybridRetriever
 from app.answer.text import named_outlets, without_outlet_names
@@ -92,6 +93,17 @@ def assemble(state: State) -> Answer:
     )
 
 
+def asked_about(state: State) -> tuple[str, list[str]]:
+    """The question and history without comparison wording, as the condenser takes them.
+
+    "Who is to blame, according to each outlet?" asked outside a comparison (``newsdesk ask``, ``/api/ask``,
+    the widget, a question set) is answered as "Who is to blame?": the reply already gives each outlet its own
+    paragraph, and "outlet", "each" and "according" are words the articles never use, which left in pulled
+    every sentence under the abstention bar and refused the question.
+    """
+    return topic(state["question"]), [topic(turn) for turn in state["history"]]
+
+
 def retrieve_evidence(state: State, embeddings: MiniLMEmbeddings, retriever: HybridRetriever) -> list:
     """Evidence for the standalone question; a question that names ingested outlets searches them first.
 
@@ -122,7 +134,7 @@ def build_answer_chain(
 
     Output: ``Answer``. ``on_token`` receives a generative backend's draft as it is written.
     """
-    condense_question = stage("condense", "standalone_question", lambda s: condenser(s["question"], s["history"]))
+    condense_question = stage("condense", "standalone_question", lambda s: condenser(*asked_about(s)))
     retrieve = stage("retrieve", "evidence", lambda s: retrieve_evidence(s, embeddings, retriever))
     answer = stage(
         "answer", "result", lambda s: answerer.answer(s["standalone_question"], s["evidence"], s.get("on_token"))
