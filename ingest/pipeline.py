@@ -194,9 +194,7 @@ class Ingestor:
         them."""
         while len(run.in_flight) > keep:
             run.in_flight[0].written.result()
-            for _, outcome in run.in_flight.popleft().members:
-                if on_file:
-                    on_file(outcome)
+            _report(run.in_flight.popleft(), on_file)
 
     @staticmethod
     def _unstored_after_failure(run: _Run, on_file: Callable[[FileOutcome], None] | None) -> list[FileOutcome]:
@@ -208,11 +206,10 @@ class Ingestor:
                 written = group.written.result()
             except StoreUnavailable:
                 written = False
-            if not written:
+            if written:
+                _report(group, on_file)
+            else:
                 unstored += [outcome for _, outcome in group.members]
-            elif on_file:
-                for _, outcome in group.members:
-                    on_file(outcome)
         return unstored + [outcome for _, outcome in run.staged]
 
     def _ingest_file(self, file: FoundFile, run: _Run) -> FileOutcome:
@@ -324,6 +321,13 @@ class _Run:
     embedder: ThreadPoolExecutor | None = None
     in_flight: deque[_Group] = field(default_factory=deque)  # handed on, oldest first
     stopped: threading.Event = field(default_factory=threading.Event)
+
+
+def _report(group: _Group, on_file: Callable[[FileOutcome], None] | None) -> None:
+    """Tell ``on_file`` about each file of a group that has been written."""
+    if on_file:
+        for _, outcome in group.members:
+            on_file(outcome)
 
 
 @dataclass

@@ -336,10 +336,10 @@ def _candidates(evidence: list[Evidence]) -> list[Candidate]:
     seen: set[tuple[str, str]] = set()
     candidates = []
     for item in evidence:
-        meta = item.chunk.metadata
+        meta, voice = item.chunk.metadata, voice_of(item)
         sentences = split_sentences(item.chunk.text)
         for position, sentence in enumerate(sentences):
-            key = (*voice_of(item), " ".join(sentence.text.split()))
+            key = (*voice, " ".join(sentence.text.split()))
             if _quotable(sentence.text, meta) and key not in seen:
                 seen.add(key)
                 before = sentences[position - 1].text if position else ""
