@@ -1,12 +1,14 @@
-"""``python -m app`` and the ``newsdesk`` console script: the CLI, with the garbage collector set before anything
-heavy is imported (``app.collector``)."""
+"""``python -m app`` and the ``newsdesk`` console script: the CLI, with the garbage collector set
+(``app.collector``) and langsmith's generated API types deferred (``app.deferred_imports``) before anything heavy is
+imported."""
 
-from app import collector
+from app import collector, deferred_imports
 
 
 def main() -> None:
     collector.for_a_command()
-    from app.cli import cli  # after the thresholds: importing it made a third of the collections
+    deferred_imports.install()
+    from app.cli import cli  # after both: importing it made a third of the collections
 
     try:
         cli()
