@@ -21,6 +21,6 @@ def as_written_by_main(newsdesk) -> Path:
     catalog.write_text(json.dumps({"format": 1, "articles": articles}, indent=1, ensure_ascii=False), encoding="utf-8")
     (store.data_dir / "embedder.json").write_text(json.dumps(newsdesk.embeddings.provenance, indent=1) + "\n")
     store.client.delete_collection(f"{store.collection}_articles")
-    store.vectors._collection.modify(metadata={"newsdesk_embedder": None})  # that release kept it in embedder.json
+    store.chunks.modify(metadata={"newsdesk_embedder": None})  # that release kept it in embedder.json
     shutil.rmtree(store.data_dir / "catalog-cache", ignore_errors=True)
     return catalog

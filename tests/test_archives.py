@@ -16,7 +16,7 @@ NESTED = {"business/001.txt", "sport/001.txt", "2019/08/14/index.html"}
 
 
 def chunk_metadatas(newsdesk, source: str) -> list[dict]:
-    return newsdesk.store.vectors.get(where={"source": source}, include=["metadatas"])["metadatas"]
+    return newsdesk.store.chunks.get(where={"source": source}, include=["metadatas"])["metadatas"]
 
 
 def test_nested_archive_stores_every_file_under_its_relative_path(make_newsdesk, tmp_path):
@@ -80,7 +80,7 @@ def test_registry_change_retags_without_reembedding_and_force_rebuilds(make_news
     def no_embedding(*_args, **_kwargs):
         raise AssertionError("re-tagging must not embed")
 
-    monkeypatch.setattr(retagging.embeddings, "embed_documents", no_embedding)
+    monkeypatch.setattr(retagging.store, "embed", no_embedding)
     report = retagging.ingest([article])
     assert report.counts["retagged"] == 1
     (record,) = retagging.sources()
@@ -108,8 +108,8 @@ def test_store_written_by_the_previous_version_is_migrated_on_the_next_ingest(ma
     for record in payload["articles"].values():
         del record["outlet_basis"], record["tagging"]
     catalog.write_text(json.dumps({"format": 1, "articles": payload["articles"]}))
-    ids = old.store.vectors.get(include=[])["ids"]
-    old.store.vectors._collection.update(ids=ids, metadatas=[{"outlet_basis": None, "url": None}] * len(ids))
+    ids = old.store.chunks.get(include=[])["ids"]
+    old.store.chunks.update(ids=ids, metadatas=[{"outlet_basis": None, "url": None}] * len(ids))
 
     current = make_newsdesk(data_dir=data_dir)
     (legacy,) = current.sources()
@@ -121,7 +121,7 @@ def test_store_written_by_the_previous_version_is_migrated_on_the_next_ingest(ma
     moved = next(o for o in report.outcomes if o.path.endswith("business/001.txt"))
     assert "was stored as '001.txt'" in moved.notes[-1]
     assert all(r.tagging for r in current.sources())
-    assert sorted({m["source"] for m in current.store.vectors.get(include=["metadatas"])["metadatas"]}) == sorted(NESTED)
+    assert sorted({m["source"] for m in current.store.chunks.get(include=["metadatas"])["metadatas"]}) == sorted(NESTED)
     assert current.ingest([archive]).counts["unchanged"] == 3
 
 

@@ -12,7 +12,7 @@ ARCHIVE = FIXTURES / "archive"
 
 
 def chunk_sources(newsdesk) -> set[str]:
-    return {meta["source"] for meta in newsdesk.store.vectors.get(include=["metadatas"])["metadatas"]}
+    return {meta["source"] for meta in newsdesk.store.chunks.get(include=["metadatas"])["metadatas"]}
 
 
 def test_a_store_written_by_main_is_migrated_once_and_its_leftovers_collected(make_newsdesk, tmp_path):
@@ -21,9 +21,11 @@ def test_a_store_written_by_main_is_migrated_once_and_its_leftovers_collected(ma
     old.ingest([ARCHIVE])
     before = old.sources()
     # what an interrupted ingest of the old release left: chunks of a version its catalog never named
-    leftover = {**old.store.vectors.get(include=["metadatas"], limit=1)["metadatas"][0], "source": "left.txt",
+    leftover = {**old.store.chunks.get(include=["metadatas"], limit=1)["metadatas"][0], "source": "left.txt",
                 "version": "0123456789abcdef:left.txt", "chunk_index": 0}
-    old.store.vectors.add_texts(["A half-written article."], metadatas=[leftover], ids=["0123456789abcdef:left.txt#0"])
+    half_written = "A half-written article."
+    old.store.chunks.add(ids=["0123456789abcdef:left.txt#0"], documents=[half_written], metadatas=[leftover],
+                         embeddings=old.embeddings.encode([half_written]))
     catalog = as_written_by_main(old)
     migrated = catalog.with_name("catalog.json.migrated")
 

@@ -121,7 +121,7 @@ def test_a_store_refuses_vectors_from_another_runtime(make_newsdesk, models_dir)
     with pytest.raises(EmbedderMismatch, match=rf"embedded by onnxruntime \({fp32_file}.* not by onnxruntime \({int8_file}.*set NEWSDESK_EMBED_RUNTIME=onnx to use it"):
         Newsdesk(Settings(data_dir=fp32.settings.data_dir, embed_runtime="onnx-int8")).ask("Why did the consulate close?")
     # A store from before the embedder was recorded at all: torch wrote it.
-    int8.store.vectors._collection.modify(metadata={EMBEDDER_KEY: None})
+    int8.store.chunks.modify(metadata={EMBEDDER_KEY: None})
     fresh = Newsdesk(Settings(data_dir=data_dir, embed_runtime="onnx-int8"))
     with pytest.raises(EmbedderMismatch, match="embedded by sentence-transformers .* not by onnxruntime.*set NEWSDESK_EMBED_RUNTIME=torch to use it"):
         fresh.ask("Why did the consulate close?")
@@ -141,7 +141,7 @@ def test_with_no_runtime_set_a_store_is_read_with_the_runtime_that_wrote_it(make
     new_store = Newsdesk(Settings(data_dir=fp32.settings.data_dir.parent / "new-store"))
     new_store.ingest()
     assert new_store.embeddings.runtime == "onnx-int8"
-    assert new_store.store.vectors._collection.metadata[EMBEDDER_KEY].count("int8") == 1
+    assert new_store.store.chunks.metadata[EMBEDDER_KEY].count("int8") == 1
 
 
 def test_vectors_are_unit_length_and_meaningful(embeddings):

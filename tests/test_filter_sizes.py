@@ -82,7 +82,7 @@ def measured(tmp_path_factory, embeddings):
 def run_operations(newsdesk, folder, step: int, log: FilterLog) -> dict[str, int]:
     """Add, change and prune a few articles, collect garbage, search and answer; with every filter recorded."""
     store = newsdesk.store
-    log.watch("chunks", store.vectors._collection)
+    log.watch("chunks", store.chunks)
     log.watch("catalog", store.catalog.rows.collection)
     log.phase = "write"
     base = 10_000 * step

@@ -18,7 +18,7 @@ ARTICLE = (
 
 def stored_chunk_sources(newsdesk) -> list[str]:
     """Every chunk physically in Chroma (committed or not), by source."""
-    return sorted(m["source"] for m in newsdesk.store.vectors.get(include=["metadatas"])["metadatas"])
+    return sorted(m["source"] for m in newsdesk.store.chunks.get(include=["metadatas"])["metadatas"])
 
 
 def write(folder, name, text):

@@ -34,11 +34,7 @@ DEFAULT_RUNTIME: Runtime = "onnx-int8"
 
 
 class MiniLMEmbeddings:
-    """The packaged model behind LangChain's ``Embeddings`` interface: unit-length vectors, CPU.
-
-    It implements ``embed_documents`` and ``embed_query``, all that langchain-chroma calls, without
-    inheriting LangChain's base class: importing that class imports LangChain's runnables and its
-    langsmith tracer (about 0.4 s), which ``newsdesk sources`` would pay for nothing.
+    """The packaged model: unit-length vectors, CPU; ``encode`` for many texts, ``embed_query`` for a question.
 
     Three runtimes: ``onnx-int8`` (the default for a new store; onnxruntime on
     the export quantised to int8, cosine with the reference at least 0.99 on
@@ -108,9 +104,6 @@ class MiniLMEmbeddings:
     def count_wordpieces(self, text: str) -> int:
         """Wordpieces the model would see for ``text``, [CLS] and [SEP] included."""
         return len(self.tokenizer.encode(text).ids)
-
-    def embed_documents(self, texts: list[str]) -> list[list[float]]:
-        return self.encode(texts).tolist()
 
     def embed_query(self, text: str) -> list[float]:
         return self.encode([text])[0].tolist()

@@ -1,4 +1,4 @@
-"""The chunk store: Chroma (through langchain-chroma) plus the catalog of committed articles.
+"""The chunk store: a Chroma collection of chunks plus the catalog of committed articles.
 
 Readers only ever see chunks of committed article versions, which is what
 makes article writes all-or-nothing (see ``catalog.py``). The Chroma client is
@@ -139,7 +139,7 @@ class ChunkStore:
         self._embedder_checked = False
         self.catalog = self._catalog(refresh_s, self._open_rows)
         if chroma_url:
-            self.vectors  # a remote server is reached at once, so a wrong URL is the first thing reported
+            self.chunks  # a remote server is reached at once, so a wrong URL is the first thing reported
 
     def _catalog(self, refresh_s: float, open_rows) -> Catalog:
         key = hashlib.sha256(f"{self.chroma_url or 'local'}|{self.collection}".encode()).hexdigest()[:16]
@@ -157,15 +157,14 @@ class ChunkStore:
             return open_chroma_client(self.data_dir, self.chroma_url)
 
     @cached_property
-    def vectors(self):  # -> langchain_chroma.Chroma; opened on first use
-        from langchain_chroma import Chroma
-
+    def chunks(self) -> chromadb.Collection:
+        """The chunk collection, opened (or made) on first use. Chroma is called directly, not through LangChain's
+        vector store: every vector comes computed by ``embeddings``, the answer chain reads chunks through
+        ``dense_search``, and an ingest then never imports LangChain. No embedding function is attached, since
+        Chroma's default one would download a model."""
         with chroma_failures("opening the collection", "nothing was changed"):
-            return Chroma(
-                client=self.client,
-                collection_name=self.collection,
-                embedding_function=self.embeddings,
-                collection_configuration=COLLECTION_CONFIGURATION,
+            return self.client.get_or_create_collection(
+                self.collection, embedding_function=None, configuration=COLLECTION_CONFIGURATION
             )
 
     def _open_rows(self, repairing: bool = False) -> CatalogRows:
@@ -219,7 +218,7 @@ class ChunkStore:
         if self._embedder_checked:
             return
         with chroma_failures("reading the store's embedder"):
-            recorded = json.loads((self.vectors._collection.metadata or {}).get(EMBEDDER_KEY, "null"))
+            recorded = json.loads((self.chunks.metadata or {}).get(EMBEDDER_KEY, "null"))
         written = recorded or self._legacy_embedder()
         has_articles = bool(self.catalog.articles())
         if has_articles:
@@ -234,7 +233,7 @@ class ChunkStore:
             )
         if recorded != current:
             with chroma_failures("recording the store's embedder"):
-                self.vectors._collection.modify(metadata={EMBEDDER_KEY: json.dumps(current)})
+                self.chunks.modify(metadata={EMBEDDER_KEY: json.dumps(current)})
         self._embedder_checked = True
 
     def _legacy_embedder(self) -> dict:
@@ -288,9 +287,8 @@ class ChunkStore:
             )
 
     def _write_chunks(self, ids: list[str], vectors: list, texts: list[str], metadatas: list[dict]) -> None:
-        """The one place chunks reach Chroma. Their vectors come computed (``embed``), so LangChain's
-        ``add_texts``, which embeds what it is given, is not used."""
-        self.vectors._collection.upsert(ids=ids, embeddings=vectors, documents=texts, metadatas=metadatas)
+        """The one place chunks reach Chroma, with the vectors ``embed`` computed."""
+        self.chunks.upsert(ids=ids, embeddings=vectors, documents=texts, metadatas=metadatas)
 
     def _verify(self, articles: list[StagedArticle], chunks: list[_ChunkRow], batch_size: int) -> None:
         """Chroma must hold exactly the chunks of each version before it is committed: missing ones are written
@@ -299,9 +297,9 @@ class ChunkStore:
         expected = {chunk.id for chunk in chunks}
         where = {"version": {"$in": [a.record.version for a in articles]}}
         for _ in range(2):
-            present = set(self.vectors.get(where=where, include=[])["ids"])
+            present = set(self.chunks.get(where=where, include=[])["ids"])
             if present - expected:
-                self.vectors.delete(ids=sorted(present - expected))
+                self.chunks.delete(ids=sorted(present - expected))
             if not expected - present:
                 return
             self._add([chunk for chunk in chunks if chunk.id not in present], batch_size)
@@ -317,7 +315,7 @@ class ChunkStore:
         if spared:
             where = {"$and": [where, {"version": {"$nin": spared}}]}
         with chroma_failures(f"deleting the old versions of {', '.join(sources)}", "the new versions are committed"):
-            self.vectors.delete(where=where)
+            self.chunks.delete(where=where)
 
     def retag_article(self, record: ArticleRecord, shared_metadata: dict) -> None:
         """Give a committed article new metadata (outlet, title, ...) without re-embedding its chunks.
@@ -325,9 +323,9 @@ class ChunkStore:
         Chroma merges metadata on update and deletes keys set to None, so a
         field that is no longer known disappears instead of keeping an old value.
         """
-        ids = self.vectors.get(where={"version": record.version}, include=[])["ids"]
+        ids = self.chunks.get(where={"version": record.version}, include=[])["ids"]
         if ids:
-            self.vectors._collection.update(ids=ids, metadatas=[dict(shared_metadata) for _ in ids])
+            self.chunks.update(ids=ids, metadatas=[dict(shared_metadata) for _ in ids])
         self.catalog.commit(record)
 
     def remove_article(self, source: str) -> None:
@@ -357,7 +355,7 @@ class ChunkStore:
                 if write.version in view.versions:
                     self._drop_other_versions(rows, [write.source], keep=[write.version], mine=[write.version])
                 else:
-                    self.vectors.delete(where={"version": write.version})
+                    self.chunks.delete(where={"version": write.version})
         rows.settle([write.version for write in abandoned])
 
     def rebuild_catalog(self) -> list[ArticleRecord]:
@@ -380,7 +378,7 @@ class ChunkStore:
     def iter_chunks(self, where: dict) -> Iterator[StoredChunk]:
         """All chunks matching ``where`` (texts and metadata, no vectors)."""
         with chroma_failures("reading chunks"):
-            result = self.vectors.get(where=where, include=["documents", "metadatas"])
+            result = self.chunks.get(where=where, include=["documents", "metadatas"])
         for chunk_id, text, meta in zip(result["ids"], result["documents"], result["metadatas"], strict=True):
             yield StoredChunk(id=chunk_id, text=text, metadata=meta)
 
@@ -405,19 +403,26 @@ class ChunkStore:
         wanted = CANDIDATES * k
         while True:
             with chroma_failures("searching"):
-                hits = self.vectors.similarity_search_by_vector_with_relevance_scores(query_vector, k=wanted, filter=where)
-            kept = [(doc, distance) for doc, distance in hits if doc.metadata.get("version") in visible]
+                found = self.chunks.query(
+                    query_embeddings=[query_vector], n_results=wanted, where=where, include=["documents", "metadatas", "distances"]
+                )
+            hits = [
+                (StoredChunk(id=chunk_id, text=text, metadata=meta or {}), 1.0 - distance)
+                for chunk_id, text, meta, distance in zip(
+                    found["ids"][0], found["documents"][0], found["metadatas"][0], found["distances"][0], strict=True
+                )
+            ]
+            kept = [(chunk, similarity) for chunk, similarity in hits if chunk.metadata.get("version") in visible]
             if len(kept) >= k or len(hits) < wanted or wanted >= MAX_CANDIDATES * k:
-                break
+                return kept[:k]
             wanted *= 4
-        return [(StoredChunk(id=doc.id, text=doc.page_content, metadata=doc.metadata), 1.0 - distance) for doc, distance in kept[:k]]
 
     def iter_metadatas(self) -> Iterator[dict]:
         """Every stored chunk's metadata, committed or not, a page at a time."""
         offset = 0
         while True:
             with chroma_failures("reading chunk metadata"):
-                page = self.vectors.get(include=["metadatas"], limit=READ_PAGE, offset=offset)["metadatas"]
+                page = self.chunks.get(include=["metadatas"], limit=READ_PAGE, offset=offset)["metadatas"]
             yield from page
             if len(page) < READ_PAGE:
                 return
@@ -426,4 +431,4 @@ class ChunkStore:
     def stored_chunks(self) -> int:
         """Chunks physically in the collection (committed or not): also a live check that the store answers."""
         with chroma_failures("counting chunks"):
-            return self.vectors._collection.count()
+            return self.chunks.count()

@@ -131,7 +131,7 @@ class HybridRetriever:
         """Cosine similarity for every chosen chunk; BM25-only ones get theirs from stored vectors."""
         missing = [c.id for c in chunks if c.id not in known]
         if missing:
-            stored = self.store.vectors.get(ids=missing, include=["embeddings"])
+            stored = self.store.chunks.get(ids=missing, include=["embeddings"])
             query = np.asarray(query_vector)
             for chunk_id, vector in zip(stored["ids"], stored["embeddings"], strict=True):
                 known[chunk_id] = float(np.dot(query, vector))

@@ -22,7 +22,7 @@ from app.eval.evaluation import AnswerSource, CaseResult, EvalRun, corpus_finger
 from app.schemas import Comparison
 
 PACKAGES = (
-    "newsdesk", "chromadb", "langchain-core", "langchain-chroma", "sentence-transformers", "torch", "tiktoken",
+    "newsdesk", "chromadb", "langchain-core", "sentence-transformers", "torch", "tiktoken",
     "langchain-openai", "llama-cpp-python",
 )
 
