@@ -183,6 +183,17 @@ def test_follow_up_with_a_pronoun_keeps_the_earlier_person():
     assert "Pompeo" not in condense("What about John Bolton?", ["What did Pompeo say about Iran?"])
 
 
+def test_a_follow_up_naming_a_person_does_not_replace_the_earlier_place():
+    """"What about Tony Blair?" after a question about a place once became "When did the harbour in Tony Blair
+    open?", and the harbour sentence was quoted for it."""
+    condensed = condense("What about Tony Blair?", ["When did the harbour in Port Ellis open?"])
+    assert "Tony Blair" in condensed and "harbour in Tony Blair" not in condensed
+    assert "Port Ellis" in condensed  # the place is carried as context, as any other topic word is
+    assert condense("What about John Bolton?", ["Did Mike Pompeo visit troops in Basra?"]).startswith(
+        "Did John Bolton visit troops in Basra?"
+    )
+
+
 def test_refusals_hold_on_follow_ups(sample_newsdesk):
     answer = sample_newsdesk.ask("And when will it reopen?", ["Why did the US close its consulate in Basra?"])
     assert answer.abstained and answer.citations == []

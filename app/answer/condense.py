@@ -32,6 +32,8 @@ NAME = re.compile(r"(?<!^)(?<![.?!]\s)\b[A-Z][\w'’-]*(?:\s+[A-Z][\w'’-]*)*")
 # Who is speaking in "What did Pompeo say ...": replaced by another speaker even when it is one word.
 SPEAKER = re.compile(r"\b(?:did|does|do|has|have)\s+(?:the\s+)?((?:[A-Z][\w'’.-]*\s+)+)(?:say|said|report|write|claim|think)\b")
 SPEAKING_VERBS = frozenset({"report", "write", "claim", "think"})  # "say" is already a stop word
+# A name right after one of these is a place ("the harbour in Port Ellis"), which a newly named person does not replace.
+PLACE_BEFORE = re.compile(r"\b(?:in|at|near|from|to|into|outside|across|of)\s+$", re.IGNORECASE)
 SHORT_QUESTION_TERMS = 2
 
 
@@ -72,7 +74,7 @@ def _switched(question: str, context: str) -> str | None:
     if not _switches_subject(question) or set(terms(question)) - set(terms(" ".join(names))) - SPEAKING_VERBS:
         return None
     speaker = SPEAKER.search(context)
-    multi_word = [name for name in _names(context) if " " in name]
+    multi_word = [name for name in _names(context, places=False) if " " in name]
     old = speaker.group(1).strip() if speaker else (multi_word[0] if multi_word else None)
     return context.replace(old, names[0], 1) if old else None
 
@@ -83,13 +85,18 @@ def _switches_subject(question: str) -> bool:
     return bool(_names(question.strip())) and not words & ANAPHORA
 
 
-def _names(text: str) -> list[str]:
-    return [m.group(0) for m in NAME.finditer(text) if m.group(0) not in {"I"}]
+def _names(text: str, places: bool = True) -> list[str]:
+    """Capitalised runs of words; with ``places=False``, not those that follow "in", "at", "from", ... ."""
+    return [
+        m.group(0) for m in NAME.finditer(text)
+        if m.group(0) not in {"I"} and (places or not PLACE_BEFORE.search(text, 0, m.start()))
+    ]
 
 
 def _subject_words(context: str) -> set[str]:
-    """The words of the earlier turn that a newly named person or outlet replaces: multi-word names and speakers."""
-    words = {word for name in _names(context) if " " in name for word in name.split()}
+    """The words of the earlier turn that a newly named person or outlet replaces: multi-word names that are not
+    places, and speakers."""
+    words = {word for name in _names(context, places=False) if " " in name for word in name.split()}
     for match in SPEAKER.finditer(context):
         words.update(match.group(1).split())
     return words
