@@ -1,12 +1,19 @@
 """Ingest throughput: newsdesk against the LangChain tutorial pipeline, same files, whole processes.
 
-    python bench/bench_ingest.py FOLDER [FOLDER ...]
+    python bench/bench_ingest.py FOLDER [FOLDER ...] [--rounds N]
 
 The tutorial pipeline is RecursiveCharacterTextSplitter (1000 characters,
 200 overlap) + HuggingFaceEmbeddings over the same packaged MiniLM weights +
 Chroma.from_documents; it needs the ``bench`` extra (``pip install -e .[bench]``).
 Each side runs as a fresh process (imports and model loading included) into
 a fresh store, and the rates are chunks written per wall-clock second.
+
+With ``--rounds N`` the two sides take turns N times, the first to run
+alternating, and the median ratio is printed: this shared machine's speed
+drifts by a quarter within minutes, which a single pair of runs measures as
+much as the pipelines. The two splitters cut chunks of different sizes, so
+the mean wordpieces per chunk (read back from both stores after the runs)
+and the ratio per wordpiece embedded are printed beside the ratio per chunk.
 
 newsdesk exports its ONNX model once per data dir; that one-time step is
 timed on its own (a warm-up ingest of the sample corpus), and the timed runs
@@ -20,6 +27,7 @@ import argparse
 import os
 import re
 import shutil
+import statistics
 import sys
 import tempfile
 from pathlib import Path
@@ -72,9 +80,42 @@ def describe(name: str, chunks: int, run: Measured) -> str:
             f"({run.cpu:.1f} CPU s = {chunks / run.cpu:.1f} chunks per CPU s, peak RSS {run.rss_mb:.0f} MB)")
 
 
+def mean_wordpieces(store: Path) -> float:
+    """Mean wordpieces the model saw per chunk (its 256 cap included), from the chunk texts a store holds."""
+    import chromadb
+
+    from vectorstore.embeddings import MAX_WORDPIECES, load_tokenizer, packaged_model_dir
+
+    client = chromadb.PersistentClient(path=str(store), settings=chromadb.Settings(anonymized_telemetry=False))
+    (collection,) = [c for c in client.list_collections() if not c.name.endswith("_records")]
+    texts = collection.get(include=["documents"])["documents"]
+    encoded = load_tokenizer(packaged_model_dir()).encode_batch([text.strip() for text in texts])
+    return sum(min(len(e.ids), MAX_WORDPIECES) for e in encoded) / len(texts)
+
+
+def compare_once(folder: Path, work: Path, models: Path, env: dict[str, str], tutorial_first: bool) -> float:
+    """One turn of each side on ``folder``; prints both and returns the chunk-rate ratio by wall clock."""
+    work.mkdir()
+    ran = {}
+    for side in ("tutorial", "newsdesk") if tutorial_first else ("newsdesk", "tutorial"):
+        ran[side] = run_newsdesk(folder, work / side, models, env) if side == "newsdesk" else run_tutorial(folder, work / side, env)
+    (ours, ours_run), (theirs, their_run) = ran["newsdesk"], ran["tutorial"]
+    wall_ratio = (ours / ours_run.wall) / (theirs / their_run.wall)
+    cpu_ratio = (ours / ours_run.cpu) / (theirs / their_run.cpu)
+    our_size, their_size = mean_wordpieces(work / "newsdesk" / "chroma"), mean_wordpieces(work / "tutorial")
+    print(f"  {describe('newsdesk', ours, ours_run)}\n  {describe('tutorial', theirs, their_run)}\n"
+          f"  ratio per chunk {wall_ratio:.2f} by wall clock, {cpu_ratio:.2f} by CPU time; the same files took "
+          f"{their_run.wall / ours_run.wall:.2f}x less time\n"
+          f"  chunks hold {our_size:.0f} wordpieces on average against {their_size:.0f}: ratio per wordpiece "
+          f"{wall_ratio * our_size / their_size:.2f} by wall clock, {cpu_ratio * our_size / their_size:.2f} by CPU time; "
+          f"{'tutorial' if tutorial_first else 'newsdesk'} ran first, load average {os.getloadavg()[0]:.1f} at the end")
+    return wall_ratio
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("folders", nargs="+", type=Path)
+    parser.add_argument("--rounds", type=int, default=1, help="turns of each side per folder (default 1)")
     parser.add_argument("--tutorial", action="store_true", help=argparse.SUPPRESS)  # the child process of run_tutorial
     args = parser.parse_args()
     if args.tutorial:
@@ -87,14 +128,14 @@ def main() -> None:
         export = run_measured([sys.executable, "-m", "app", "ingest"], {**env, "NEWSDESK_DATA_DIR": str(warm)})
         print(f"one-time ONNX export + sample ingest into a new data dir: {export.wall:.1f} s wall, {export.cpu:.1f} CPU s")
         for number, folder in enumerate(args.folders):
-            ours, ours_run = run_newsdesk(folder, Path(tmp) / f"newsdesk-{number}", warm / "models", env)
-            theirs, their_run = run_tutorial(folder, Path(tmp) / f"tutorial-{number}", env)
-            wall_ratio = (ours / ours_run.wall) / (theirs / their_run.wall)
-            cpu_ratio = (ours / ours_run.cpu) / (theirs / their_run.cpu)
-            print(f"{folder}:\n  {describe('newsdesk', ours, ours_run)}\n  {describe('tutorial', theirs, their_run)}\n"
-                  f"  ratio {wall_ratio:.2f} by wall clock, {cpu_ratio:.2f} by CPU time; "
-                  f"load average {os.getloadavg()[0]:.1f} at the end")
-
+            print(f"{folder}:")
+            ratios = [
+                compare_once(folder, Path(tmp) / f"{number}-{turn}", warm / "models", env, tutorial_first=turn % 2 == 1)
+                for turn in range(args.rounds)
+            ]
+            if args.rounds > 1:
+                print(f"  median ratio per chunk by wall clock over {args.rounds} rounds: {statistics.median(ratios):.2f} "
+                      f"({', '.join(f'{r:.2f}' for r in ratios)})")
 
 if __name__ == "__main__":
     main()
