@@ -37,6 +37,9 @@ if TYPE_CHECKING:
     from bench_core import Measured
 
 
+TUTORIAL_COLLECTION = "langchain"  # langchain-chroma's default collection name
+
+
 def tutorial_pipeline(folder: Path, store: Path) -> int:
     """The LangChain tutorial's ingest, as written there; returns the number of chunks stored."""
     from langchain_chroma import Chroma
@@ -80,15 +83,14 @@ def describe(name: str, chunks: int, run: Measured) -> str:
             f"({run.cpu:.1f} CPU s = {chunks / run.cpu:.1f} chunks per CPU s, peak RSS {run.rss_mb:.0f} MB)")
 
 
-def mean_wordpieces(store: Path) -> float:
+def mean_wordpieces(store: Path, collection_name: str) -> float:
     """Mean wordpieces the model saw per chunk (its 256 cap included), from the chunk texts a store holds."""
     import chromadb
 
     from vectorstore.embeddings import MAX_WORDPIECES, load_tokenizer, packaged_model_dir
 
     client = chromadb.PersistentClient(path=str(store), settings=chromadb.Settings(anonymized_telemetry=False))
-    (collection,) = [c for c in client.list_collections() if not c.name.endswith("_records")]
-    texts = collection.get(include=["documents"])["documents"]
+    texts = client.get_collection(collection_name).get(include=["documents"])["documents"]
     encoded = load_tokenizer(packaged_model_dir()).encode_batch([text.strip() for text in texts])
     return sum(min(len(e.ids), MAX_WORDPIECES) for e in encoded) / len(texts)
 
@@ -102,7 +104,10 @@ def compare_once(folder: Path, work: Path, models: Path, env: dict[str, str], tu
     (ours, ours_run), (theirs, their_run) = ran["newsdesk"], ran["tutorial"]
     wall_ratio = (ours / ours_run.wall) / (theirs / their_run.wall)
     cpu_ratio = (ours / ours_run.cpu) / (theirs / their_run.cpu)
-    our_size, their_size = mean_wordpieces(work / "newsdesk" / "chroma"), mean_wordpieces(work / "tutorial")
+    from app.settings import Settings  # the collection newsdesk's child process wrote, from the same environment
+
+    our_size = mean_wordpieces(work / "newsdesk" / "chroma", Settings().collection)
+    their_size = mean_wordpieces(work / "tutorial", TUTORIAL_COLLECTION)
     print(f"  {describe('newsdesk', ours, ours_run)}\n  {describe('tutorial', theirs, their_run)}\n"
           f"  ratio per chunk {wall_ratio:.2f} by wall clock, {cpu_ratio:.2f} by CPU time; the same files took "
           f"{their_run.wall / ours_run.wall:.2f}x less time\n"
