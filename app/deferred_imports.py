@@ -8,6 +8,13 @@ process with tracing off never touches (measured with ``python -X importtime`` a
 the package a module whose ``__path__`` is the real one and whose body runs on first attribute access: a submodule
 import then finds its file, and ``langsmith.types.Run`` or ``from langsmith.types import Run`` load the real package
 as before. Installed by the console script only (``app.__main__``), next to the collector settings.
+
+This is safe for a package whose ``__init__`` only re-exports names from its submodules (``tests/test_deferred_imports.py``
+checks that langsmith's still does). Two things still run the whole ``__init__``, which is merely the old cost:
+``from langsmith.types import a_submodule`` (the import system asks ``hasattr`` first) and ``importlib.reload``.
+While the ``__init__`` runs, other threads that read the package's names wait on a lock of this module's, which
+Python's import deadlock detection does not see; ``langsmith.types`` imports only its own submodules, which never
+read the package's names back.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 It wires the components from one ``Settings`` object and validates what
 users send. Components are built on first use, and the answering stack
-(LangChain's runnables, which import its langsmith tracer: about 0.4 s) is
+(LangChain's runnables, which import its langsmith tracer: about 0.35 s) is
 imported there too, so ``newsdesk sources`` pays for neither the embedding
 model nor LangChain.
 """

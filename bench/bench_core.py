@@ -56,7 +56,7 @@ def bench_ingest(embeddings: MiniLMEmbeddings, copies: int, workdir: Path) -> Ne
     store = newsdesk.store
     texts = [c.text for c in store.chunks_of_versions(sorted(store.catalog.versions()))]
     started = time.perf_counter()
-    embeddings.embed_documents(texts)
+    embeddings.encode(texts)
     embed_seconds = time.perf_counter() - started
     print(f"ingest: {report.counts['added']} articles, {report.chunks_written} chunks in {seconds:.2f} s "
           f"= {report.chunks_written / seconds:.1f} chunks/s; embedding alone {embed_seconds:.2f} s "

@@ -38,6 +38,7 @@ if TYPE_CHECKING:
 
 
 TUTORIAL_COLLECTION = "langchain"  # langchain-chroma's default collection name
+NEWSDESK_COLLECTION = "newsdesk_chunks"  # the default; the newsdesk process gets no NEWSDESK_COLLECTION or _CHROMA_URL
 
 
 def tutorial_pipeline(folder: Path, store: Path) -> int:
@@ -104,9 +105,7 @@ def compare_once(folder: Path, work: Path, models: Path, env: dict[str, str], tu
     (ours, ours_run), (theirs, their_run) = ran["newsdesk"], ran["tutorial"]
     wall_ratio = (ours / ours_run.wall) / (theirs / their_run.wall)
     cpu_ratio = (ours / ours_run.cpu) / (theirs / their_run.cpu)
-    from app.settings import Settings  # the collection newsdesk's child process wrote, from the same environment
-
-    our_size = mean_wordpieces(work / "newsdesk" / "chroma", Settings().collection)
+    our_size = mean_wordpieces(work / "newsdesk" / "chroma", NEWSDESK_COLLECTION)
     their_size = mean_wordpieces(work / "tutorial", TUTORIAL_COLLECTION)
     print(f"  {describe('newsdesk', ours, ours_run)}\n  {describe('tutorial', theirs, their_run)}\n"
           f"  ratio per chunk {wall_ratio:.2f} by wall clock, {cpu_ratio:.2f} by CPU time; the same files took "
@@ -117,16 +116,23 @@ def compare_once(folder: Path, work: Path, models: Path, env: dict[str, str], tu
     return wall_ratio
 
 
+def positive(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {text!r}")
+    return int(text)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("folders", nargs="+", type=Path)
-    parser.add_argument("--rounds", type=int, default=1, help="turns of each side per folder (default 1)")
+    parser.add_argument("--rounds", type=positive, default=1, help="turns of each side per folder (default 1)")
     parser.add_argument("--tutorial", action="store_true", help=argparse.SUPPRESS)  # the child process of run_tutorial
     args = parser.parse_args()
     if args.tutorial:
         print(tutorial_pipeline(args.folders[0], args.folders[1]))
         return
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent), "HF_HUB_OFFLINE": "1"}
+    env = {name: value for name, value in os.environ.items() if name not in ("NEWSDESK_COLLECTION", "NEWSDESK_CHROMA_URL")}
+    env |= {"PYTHONPATH": str(Path(__file__).resolve().parent.parent), "HF_HUB_OFFLINE": "1"}  # both write local stores
     print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at start")
     with tempfile.TemporaryDirectory() as tmp:
         warm = Path(tmp) / "warm-up"
@@ -141,6 +147,7 @@ def main() -> None:
             if args.rounds > 1:
                 print(f"  median ratio per chunk by wall clock over {args.rounds} rounds: {statistics.median(ratios):.2f} "
                       f"({', '.join(f'{r:.2f}' for r in ratios)})")
+
 
 if __name__ == "__main__":
     main()

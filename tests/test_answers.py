@@ -194,6 +194,20 @@ def test_a_follow_up_naming_a_person_does_not_replace_the_earlier_place():
     )
 
 
+@pytest.mark.parametrize(
+    ("earlier", "follow_up", "switched"),
+    [
+        ("What did the mayor of New York say?", "What about Boston?", "What did the mayor of Boston say?"),
+        ("Why did the statement from John Bolton anger Iran?", "What about Mike Pompeo?",
+         "Why did the statement from Mike Pompeo anger Iran?"),
+        ("What did the editorial of The Washington Times claim about Iran?", "What about Press TV?",
+         "What did the editorial of Press TV claim about Iran?"),
+    ],
+)
+def test_a_name_after_of_or_from_is_still_the_subject_a_follow_up_switches(earlier, follow_up, switched):
+    assert condense(follow_up, [earlier]) == switched
+
+
 def test_refusals_hold_on_follow_ups(sample_newsdesk):
     answer = sample_newsdesk.ask("And when will it reopen?", ["Why did the US close its consulate in Basra?"])
     assert answer.abstained and answer.citations == []

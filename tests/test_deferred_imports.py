@@ -47,6 +47,24 @@ def test_without_the_finder_the_same_import_loads_every_type():
     assert shown == ["True"]
 
 
+def test_the_deferred_init_only_re_exports_its_submodules():
+    """Deferring an ``__init__`` is safe only while it does nothing but import names from its submodules: code such
+    as ``model_rebuild()`` calls there would leave a submodule imported alone half set up. If langsmith adds any,
+    this fails, and ``DEFERRED_PACKAGES`` must drop the package."""
+    import ast
+    import importlib.util
+
+    from app.deferred_imports import DEFERRED_PACKAGES
+
+    for package in DEFERRED_PACKAGES:
+        origin = importlib.util.find_spec(package).origin
+        tree = ast.parse(open(origin, encoding="utf-8").read())
+        body = [node for node in tree.body if not (isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant))]
+        others = [ast.dump(node)[:80] for node in body
+                  if not (isinstance(node, ast.ImportFrom) and (node.level == 1 or node.module == "__future__"))]
+        assert body and others == [], f"{package}/__init__.py does more than re-export: {others[:3]}"
+
+
 def test_threads_that_use_the_package_at_once_all_get_the_loaded_names():
     shown = run_python(
         """

@@ -411,6 +411,7 @@ class ChunkStore:
                 for chunk_id, text, meta, distance in zip(
                     found["ids"][0], found["documents"][0], found["metadatas"][0], found["distances"][0], strict=True
                 )
+                if text is not None  # newsdesk always stores the text; a row without it is not a chunk it wrote
             ]
             kept = [(chunk, similarity) for chunk, similarity in hits if chunk.metadata.get("version") in visible]
             if len(kept) >= k or len(hits) < wanted or wanted >= MAX_CANDIDATES * k:

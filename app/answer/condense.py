@@ -9,7 +9,9 @@ are folded in order, so a chain of follow-ups keeps the original topic.
 A follow-up that names someone else switches subject: "And what did the
 Washington Times say?" after "What did Press TV say about the consulate
 closure?" carries the topic ("consulate closure") but not "Press TV", which
-it replaces; carrying both made retrieval quote Press TV again.
+it replaces; carrying both made retrieval quote Press TV again. A place
+("the harbour in Port Ellis") is not replaced by a newly named person: "What
+about Tony Blair?" carries it as a topic word instead.
 """
 
 from __future__ import annotations
@@ -33,7 +35,9 @@ NAME = re.compile(r"(?<!^)(?<![.?!]\s)\b[A-Z][\w'’-]*(?:\s+[A-Z][\w'’-]*)*")
 SPEAKER = re.compile(r"\b(?:did|does|do|has|have)\s+(?:the\s+)?((?:[A-Z][\w'’.-]*\s+)+)(?:say|said|report|write|claim|think)\b")
 SPEAKING_VERBS = frozenset({"report", "write", "claim", "think"})  # "say" is already a stop word
 # A name right after one of these is a place ("the harbour in Port Ellis"), which a newly named person does not replace.
-PLACE_BEFORE = re.compile(r"\b(?:in|at|near|from|to|into|outside|across|of)\s+$", re.IGNORECASE)
+# "of", "from" and "to" are left out: "the mayor of New York", "a statement from John Bolton", "reporters from The
+# Washington Times" name the subject that a follow-up switches.
+PLACE_BEFORE = re.compile(r"\b(?:in|at|near|into|outside|across)\s+$", re.IGNORECASE)
 SHORT_QUESTION_TERMS = 2
 
 
