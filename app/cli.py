@@ -28,8 +28,7 @@ from app.answer.render import render_reply
 from app import collector
 from app.service import Newsdesk
 from app.settings import Settings
-from ingest.metadata import ManifestError
-from ingest.outlets import RegistryError
+from ingest.errors import ManifestError, RegistryError
 from vectorstore.embeddings import ModelIntegrityError
 from vectorstore.owner import ServerHandle, StoreOwner
 from vectorstore.store import EmbedderMismatch, StoreUnavailable, ensure_writable_dir

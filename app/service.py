@@ -20,8 +20,6 @@ from app.errors import BadInput, TooLarge
 from app.schemas import Answer, Comparison
 from app.settings import Settings
 from ingest import sample_corpus_dir
-from ingest.chunking import TIKTOKEN_ENCODING
-from ingest.outlets import OutletRegistry
 from vectorstore.catalog import ArticleRecord
 from vectorstore.embeddings import MAX_WORDPIECES, MiniLMEmbeddings
 from vectorstore.store import ChunkStore
@@ -33,6 +31,7 @@ if TYPE_CHECKING:  # imported where used: LangChain, langchain-openai and the in
     from app.answer.retrieval import HybridRetriever
     from app.llm.backends import LLMBackend
     from app.llm.generative import GenerativeAnswerer
+    from ingest.outlets import OutletRegistry
     from ingest.pipeline import FileOutcome, IngestReport
 
 MAX_HISTORY_TURNS = 20
@@ -69,6 +68,8 @@ class Newsdesk:
 
     @cached_property
     def registry(self) -> OutletRegistry:
+        from ingest.outlets import OutletRegistry
+
         return OutletRegistry.load(self.settings.outlets_file)
 
     @cached_property
@@ -176,6 +177,8 @@ class Newsdesk:
 
     def describe(self) -> dict:
         """What produces the answers, for reports: settings (without paths and keys) and model ids."""
+        from ingest.chunking import TIKTOKEN_ENCODING
+
         settings = self.settings.model_dump(mode="json", exclude=MACHINE_SPECIFIC_SETTINGS)
         models = {"embedding": self.embeddings.model_id, "tokenizer": TIKTOKEN_ENCODING, "backend": self.backend_description()}
         return {"settings": settings, "models": models}

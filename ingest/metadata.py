@@ -17,6 +17,7 @@ import yaml
 
 from ingest.attribution import GENERIC_PARTS
 from ingest.dates import is_byline, parse_date
+from ingest.errors import ManifestError
 from ingest.reading import declared_fields
 
 HEADER_LINES = 6
@@ -86,10 +87,6 @@ def page_title(candidates: list[str], site_names: list[str]) -> str | None:
         if title and title.casefold() not in CMS_NAMES and title.casefold() not in sites:
             return title
     return None
-
-
-class ManifestError(Exception):
-    """A sidecar manifest is malformed; the message names it."""
 
 
 def read_manifest(folder: Path) -> dict[str, dict[str, str]]:

@@ -24,6 +24,8 @@ from urllib.parse import urlparse
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from ingest.errors import RegistryError
+
 UNKNOWN_OUTLET = "unknown"
 HEADER_CHARS = 600  # where an opening "Outlet –" or a byline may stand
 NO_BASIS = "none"
@@ -47,10 +49,6 @@ class RegistryFile(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     outlets: list[OutletEntry]
-
-
-class RegistryError(Exception):
-    """The registry file is unreadable or malformed; the message names the file."""
 
 
 @dataclass(frozen=True)
