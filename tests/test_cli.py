@@ -99,21 +99,29 @@ def test_usage_error_exits_2(data_dir):
     assert newsdesk("ask", data_dir=data_dir).returncode == 2
 
 
-def test_the_console_script_collects_in_large_steps_freezes_its_heap_and_defers_langsmiths_types(data_dir):
-    """What takes about a second off a cold `newsdesk ask`: few collections while the libraries import, an exit that
-    does not walk their objects again (``app.collector``), and no generated langsmith types loaded when LangChain is
-    (``app.deferred_imports``)."""
+def console_script(argv: list[str], data_dir, then: str) -> list[str]:
+    """The lines a fresh interpreter prints when it runs ``newsdesk ARGV`` through the console script's entry
+    (``app.__main__.main``) and then the Python ``then``, which reads what the command left behind."""
     code = (
-        "import gc, sys\nfrom app.__main__ import main\nfrom app.collector import COMMAND_THRESHOLDS\n"
-        "sys.argv = ['newsdesk', 'sources']\n"
-        "try:\n    main()\nexcept SystemExit:\n    pass\n"
-        "import langchain_core.runnables.base\n"
-        "print(gc.get_threshold() == COMMAND_THRESHOLDS, gc.get_freeze_count() > 10_000, 'langsmith.types.run' in sys.modules)\n"
+        f"import gc, json, sys\nfrom app.__main__ import main\nsys.argv = ['newsdesk', *{argv!r}]\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n" + then
     )
     env = {**os.environ, "NEWSDESK_DATA_DIR": str(data_dir)}
     result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip().splitlines()[-1] == "True True False"
+    return result.stdout.strip().splitlines()
+
+
+def test_the_console_script_collects_in_large_steps_freezes_its_heap_and_defers_langsmiths_types(data_dir):
+    """What takes about a second off a cold `newsdesk ask`: few collections while the libraries import, an exit that
+    does not walk their objects again (``app.collector``), and no generated langsmith types loaded when LangChain is
+    (``app.deferred_imports``)."""
+    printed = console_script(
+        ["sources"], data_dir,
+        "from app.collector import COMMAND_THRESHOLDS\nimport langchain_core.runnables.base\n"
+        "print(gc.get_threshold() == COMMAND_THRESHOLDS, gc.get_freeze_count() > 10_000, 'langsmith.types.run' in sys.modules)\n",
+    )
+    assert printed[-1] == "True True False"
 
 
 def test_a_server_goes_back_to_the_default_collector_once_warm():
@@ -131,16 +139,11 @@ def test_a_server_goes_back_to_the_default_collector_once_warm():
 
 def imported_stacks(argv: list[str], data_dir) -> tuple[str, list[str]]:
     """What ``newsdesk ARGV`` prints, and which of the answering stack's and torch's packages it imported."""
-    code = (
-        f"import sys\nfrom app.__main__ import main\nsys.argv = ['newsdesk', *{argv!r}]\n"
-        "try:\n    main()\nexcept SystemExit:\n    pass\n"
-        "print(sorted({m.split('.')[0] for m in sys.modules} & {'langchain_core', 'langsmith', 'torch', 'onnxruntime'}))\n"
+    printed = console_script(
+        argv, data_dir,
+        "print(json.dumps(sorted({m.split('.')[0] for m in sys.modules} & {'langchain_core', 'langsmith', 'torch', 'onnxruntime'})))\n",
     )
-    env = {**os.environ, "NEWSDESK_DATA_DIR": str(data_dir)}
-    result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300)
-    assert result.returncode == 0, result.stderr
-    printed = result.stdout.strip().splitlines()
-    return "\n".join(printed[:-1]), json.loads(printed[-1].replace("'", '"'))
+    return "\n".join(printed[:-1]), json.loads(printed[-1])
 
 
 def test_listing_sources_imports_neither_langchain_nor_torch(data_dir):
