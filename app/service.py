@@ -159,7 +159,8 @@ class Newsdesk:
         builder = ArticleBuilder(self.registry, chunker, max_bytes=int(s.max_file_mb * 1_000_000))
         signature = ingest_signature(s.chunk_tokens, s.chunk_overlap_sentences, self.embeddings.model_id)
         ingestor = Ingestor(
-            self.store, builder, signature, s.embed_batch_size, follow_external_links=s.follow_external_links, force=force
+            self.store, builder, signature, s.embed_batch_size, follow_external_links=s.follow_external_links, force=force,
+            embed_in_processes=s.embed_processes,
         )
         return ingestor.ingest(paths or [sample_corpus_dir()], prune=prune, on_start=on_start, on_file=on_file)
 

@@ -54,6 +54,11 @@ class Settings(BaseSettings):
         default=False, description="Follow symlinks that lead outside an ingested folder (skipped with a reason otherwise)."
     )
     embed_batch_size: int = Field(default=64, ge=1, description="Chunks embedded and written per batch.")
+    embed_processes: bool = Field(
+        default=True,
+        description="An ingest of at least a full batch embeds in worker processes, one per core (about 140 MB each), so "
+        "that Chroma's writes do not stall the model; false embeds in threads of the ingesting process.",
+    )
     embed_runtime: Literal["onnx-int8", "onnx", "torch"] | None = Field(
         default=None,
         description="Embedding runtime: onnx-int8 (onnxruntime on the int8 export made once in models_dir), onnx (the fp32 "

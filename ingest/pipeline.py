@@ -17,6 +17,7 @@ import threading
 from collections import Counter, deque
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -96,8 +97,10 @@ class Ingestor:
         batch_size: int = 64,
         follow_external_links: bool = False,
         force: bool = False,
+        embed_in_processes: bool = True,
     ) -> None:
         self.store = store
+        self.embed_in_processes = embed_in_processes
         self.builder = builder
         self.signature = signature
         self.batch_size = batch_size
@@ -115,9 +118,12 @@ class Ingestor:
         report = IngestReport(outcomes=[FileOutcome(str(p.path), "skipped", p.reason, is_file=p.is_file) for p in found.problems])
         if on_start:
             on_start(len(found.files))
-        # Both threads are shut down (their last jobs awaited) before the lock is released, whatever happens.
-        with (self.store.write_lock(), ThreadPoolExecutor(1, thread_name_prefix="ingest-writer") as writer,
-              ThreadPoolExecutor(1, thread_name_prefix="ingest-embedder") as embedder):
+        # The threads are shut down (their last jobs awaited), then the embedding processes, before the lock is
+        # released, whatever happens. Two embedding jobs: the next group reaches the model while this one runs.
+        processes = self.store.embedding_processes() if self.embed_in_processes else nullcontext()
+        with (self.store.write_lock(), processes,
+              ThreadPoolExecutor(1, thread_name_prefix="ingest-writer") as writer,
+              ThreadPoolExecutor(GROUPS_IN_FLIGHT, thread_name_prefix="ingest-embedder") as embedder):
             self.store.collect_garbage()
             run = _Run(stored_paths={r.path: r.source for r in self.store.catalog.articles().values()},
                        writer=writer, embedder=embedder)
@@ -153,12 +159,14 @@ class Ingestor:
             self._write(run, on_file)
 
     def _write(self, run: _Run, on_file: Callable[[FileOutcome], None] | None) -> None:
-        """Hand the staged articles on: the embedder thread embeds them, then the writer thread stores them (see
+        """Hand the staged articles on: an embedder job embeds them, then the writer thread stores them (see
         ``ChunkStore.replace_articles``).
 
         Three groups move at once: this one is embedded while the group before it is written and the next files
-        are read, cleaned and chunked, so the model never waits for Chroma. The main thread waits only when a
-        third group would queue up.
+        are read, cleaned and chunked, so the model never waits for Chroma. There are two embedder jobs so that
+        this group reaches the model (queued behind the one before) as soon as it is handed on, not when that one
+        is done: handing it over needs the GIL, which the writer's Chroma calls hold for up to 0.15 s at a time.
+        The main thread waits only when a third group would queue up.
         """
         if run.staged:
             members, run.staged = run.staged, []

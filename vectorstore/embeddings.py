@@ -9,6 +9,7 @@ producing quietly different vectors.
 from __future__ import annotations
 
 import os
+from contextlib import AbstractContextManager, nullcontext
 from functools import cached_property
 from pathlib import Path
 from typing import Literal
@@ -107,6 +108,11 @@ class MiniLMEmbeddings:
 
     def embed_query(self, text: str) -> list[float]:
         return self.encode([text])[0].tolist()
+
+    def worker_processes(self) -> AbstractContextManager[None]:
+        """Held by an ingest: the onnx runtimes embed large groups in worker processes meanwhile
+        (``OnnxEncoder.worker_processes``); torch batches in this process as before."""
+        return self.encoder.worker_processes() if self.runtime != "torch" else nullcontext()
 
     def encode(self, texts: list[str]):  # -> numpy.ndarray of shape (len(texts), 384)
         """Unit-length vectors, so a dot product is the cosine similarity."""

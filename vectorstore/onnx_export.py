@@ -171,7 +171,7 @@ def _optimise(weights_dir: Path, raw: Path, target: Path, fuse_skip_layer_norm: 
     The residual add and the LayerNorm after it stay two nodes: onnxruntime's fused
     ``SkipLayerNormalization`` CPU kernel took about 0.75 ms per call on a 200-wordpiece text against 0.15 ms
     for ``Add`` + ``LayerNormalization`` (ORT profiler, twelve calls per text), so fusing them cost about 15%
-    of every embedding. The session keeps onnxruntime from fusing them again at load (``onnx_runtime.UNFUSED``).
+    of every embedding. The session keeps onnxruntime from fusing them again at load (``onnx_session.UNFUSED``).
     ``fuse_skip_layer_norm`` makes the earlier export (``RESIDUAL_FUSED``), for the stores it embedded.
     """
     from onnxruntime.transformers.fusion_options import FusionOptions
@@ -242,7 +242,7 @@ def calibrate_outlier_channels(fp32: Path, weights_dir: Path) -> list[list[int]]
     import onnx
     import onnxruntime
 
-    from vectorstore.onnx_runtime import model_inputs
+    from vectorstore.onnx_session import model_inputs
 
     model = onnx.load(str(fp32))
     inputs = [_node(model, name).input[0] for name in _ffn_output_projections(model, _layer_count(weights_dir))]

@@ -12,21 +12,34 @@ run, so in a batch its vectors depended on their batch-mates, and even fp32
 differed in the last bits with the batch's padded width. The token embeddings
 are mean-pooled and normalised exactly as sentence-transformers'
 ``Pooling(mean)`` + ``Normalize`` do.
+
+During an ingest (``worker_processes``) a call with at least
+``PROCESS_MIN_TEXTS`` texts runs in worker processes instead of threads
+(``vectorstore.embedding_processes`` says why); the vectors are the same.
 """
 
 from __future__ import annotations
 
 import os
+import threading
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-from tokenizers import Tokenizer
 
 from vectorstore.model_files import check_export
+from vectorstore.onnx_session import embed_ids, open_session
 
-UNFUSED = ["SkipLayerNormFusion"]  # onnxruntime graph optimisers whose fused kernel is slower here
+if TYPE_CHECKING:
+    from tokenizers import Tokenizer
+
+    from vectorstore.embedding_processes import EmbeddingProcess
+
+PROCESS_MIN_TEXTS = 64  # an ingest's full group (the default batch); fewer texts do not repay starting the workers
 
 
 class OnnxEncoder:
@@ -37,6 +50,9 @@ class OnnxEncoder:
         self.sha256 = sha256
         self.tokenizer = tokenizer
         self.max_wordpieces = max_wordpieces
+        self._processes_allowed = False
+        self._processes: list[EmbeddingProcess] = []
+        self._starting = threading.Lock()  # an ingest's two embedding jobs may both be first to want the workers
 
     @cached_property
     def session(self):  # -> onnxruntime.InferenceSession
@@ -47,26 +63,28 @@ class OnnxEncoder:
         reported, since it says what is wrong."""
         verified = self._workers.submit(check_export, self.model_file, self.sha256)
         try:
-            session = self._load_session()
+            session = open_session(self.model_file)
         finally:
             verified.result()  # a wrong hash raises here, in place of whatever a damaged file made the load raise
         return session
 
-    def _load_session(self):  # -> onnxruntime.InferenceSession
-        import onnxruntime
-
-        options = onnxruntime.SessionOptions()
-        options.log_severity_level = 3  # warnings about unused initialisers are noise on every start
-        options.intra_op_num_threads = 1  # the parallelism is one text per core (see the module docstring)
-        options.inter_op_num_threads = 1
-        # Add + LayerNormalization run faster than their fused kernel (see onnx_export._optimise).
-        return onnxruntime.InferenceSession(
-            str(self.model_file), options, providers=["CPUExecutionProvider"], disabled_optimizers=UNFUSED
-        )
-
     @cached_property
     def _workers(self) -> ThreadPoolExecutor:
-        return ThreadPoolExecutor(len(os.sched_getaffinity(0)), thread_name_prefix="embed")
+        return ThreadPoolExecutor(_cores(), thread_name_prefix="embed")
+
+    @contextmanager
+    def worker_processes(self) -> Iterator[None]:
+        """Within this block, large ``encode`` calls run in worker processes, started on the first such call and
+        ended when the block ends (an ingest holds it; a server answering questions never starts them)."""
+        self._processes_allowed = True
+        try:
+            yield
+        finally:
+            self._processes_allowed = False
+            with self._starting:
+                processes, self._processes = self._processes, []
+            for process in processes:
+                process.close()
 
     def encode(self, texts: list[str]) -> np.ndarray:
         """Unit-length float32 vectors, in the order of ``texts``; each text's vector depends on that text alone."""
@@ -75,10 +93,32 @@ class OnnxEncoder:
         vectors = np.empty((len(texts), self._dimension), dtype=np.float32)
         if len(ids) == 1:  # a question: no hand-over to a worker
             vectors[0] = self._encode_one(ids[0])
+        elif self._processes_allowed and len(ids) >= PROCESS_MIN_TEXTS:
+            self._encode_in_processes(ids, vectors)
         else:
             for row, vector in enumerate(self._workers.map(self._encode_one, ids)):
                 vectors[row] = vector
         return vectors
+
+    def _encode_in_processes(self, ids: list[list[int]], vectors: np.ndarray) -> None:
+        """Split the texts between the worker processes by their cost, and fill ``vectors`` with the replies. If a
+        worker fails, its texts are embedded here (the same vectors) and the ingest goes on with threads."""
+        from vectorstore.embedding_processes import EmbeddingProcess, WorkerStopped
+
+        with self._starting:
+            if not self._processes:
+                check_export(self.model_file, self.sha256)  # the workers load the file; nothing unchecked is embedded
+                self._processes = [EmbeddingProcess(self.model_file) for _ in range(_cores())]
+            processes = self._processes
+        shares = _balanced_shares([len(text) for text in ids], len(processes))
+        futures = [process.submit([ids[row] for row in rows]) for process, rows in zip(processes, shares)]
+        for rows, future in zip(shares, futures):
+            try:
+                vectors[rows] = future.result()
+            except WorkerStopped:
+                self._processes_allowed = False
+                for row, vector in zip(rows, self._workers.map(self._encode_one, [ids[row] for row in rows])):
+                    vectors[row] = vector
 
     @cached_property
     def _dimension(self) -> int:
@@ -89,12 +129,20 @@ class OnnxEncoder:
         return ids if len(ids) <= self.max_wordpieces else ids[: self.max_wordpieces - 1] + ids[-1:]
 
     def _encode_one(self, ids: list[int]) -> np.ndarray:
-        """Mean of the token embeddings (no padding, so every token counts), normalised."""
-        pooled = self.session.run(None, model_inputs(ids))[0][0].mean(axis=0)
-        return pooled / max(float(np.linalg.norm(pooled)), 1e-12)
+        return embed_ids(self.session, ids)
 
 
-def model_inputs(ids: list[int]) -> dict[str, np.ndarray]:
-    """One text's wordpiece ids as the exported model takes them: unpadded, so every token is attended to."""
-    input_ids = np.asarray([ids], dtype=np.int64)
-    return {"input_ids": input_ids, "attention_mask": np.ones_like(input_ids), "token_type_ids": np.zeros_like(input_ids)}
+def _cores() -> int:
+    return len(os.sched_getaffinity(0))
+
+
+def _balanced_shares(lengths: list[int], parts: int) -> list[list[int]]:
+    """Row numbers split into ``parts`` shares of about equal cost, longest text first to the cheapest share (a
+    run costs more than its length alone, attention being quadratic, hence the power)."""
+    shares: list[list[int]] = [[] for _ in range(parts)]
+    costs = [0.0] * parts
+    for row in sorted(range(len(lengths)), key=lambda r: -lengths[r]):
+        cheapest = costs.index(min(costs))
+        shares[cheapest].append(row)
+        costs[cheapest] += lengths[row] ** 1.3
+    return [sorted(share) for share in shares if share]

@@ -19,6 +19,7 @@ import hashlib
 import json
 import time
 from collections.abc import Iterator
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -251,6 +252,11 @@ class ChunkStore:
         group of articles while the writer stores this one (see ``ingest.pipeline``)."""
         self.check_embedder()
         return self.embeddings.encode([text for article in articles for text in article.texts])
+
+    def embedding_processes(self) -> AbstractContextManager[None]:
+        """Held for an ingest, so that ``embed`` runs large groups in worker processes (see
+        ``vectorstore.embedding_processes``), which end with it."""
+        return self.embeddings.worker_processes()
 
     def replace_articles(self, articles: list[StagedArticle], vectors, batch_size: int = 64) -> None:
         """Store new versions of several articles with their chunks' ``vectors`` (from ``embed``); each becomes

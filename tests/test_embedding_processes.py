@@ -1,0 +1,127 @@
+"""An ingest's embedding in worker processes (vectorstore.embedding_processes): the same vectors as threads, a
+failed worker's texts embedded all the same, and no worker left behind by a killed ingest. No test measures time."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from test_replicas import write_archive
+from vectorstore.embedding_processes import EmbeddingProcess, WorkerStopped
+from vectorstore.onnx_runtime import PROCESS_MIN_TEXTS
+
+POLLS = 600  # bounded loops, not a clock
+POLL_S = 0.1
+TEXTS = [
+    f"Town{i} recorded {i * 13} visitors at its fair on day {i % 7}, the organisers said. " * (1 + i % 5)
+    for i in range(PROCESS_MIN_TEXTS + 7)
+]
+
+
+def test_worker_processes_give_the_vectors_threads_give_and_end_with_the_block(embeddings):
+    in_threads = embeddings.encode(TEXTS)
+    with embeddings.worker_processes():
+        in_processes = embeddings.encode(TEXTS)
+        workers = [worker.process for worker in embeddings.encoder._processes]
+    assert len(workers) == len(os.sched_getaffinity(0))
+    assert np.array_equal(in_processes, in_threads)
+    assert all(worker.poll() is not None for worker in workers)
+
+
+def test_a_call_too_small_to_repay_the_workers_stays_in_threads(embeddings):
+    with embeddings.worker_processes():
+        embeddings.encode(TEXTS[: PROCESS_MIN_TEXTS - 1])
+        assert embeddings.encoder._processes == []
+
+
+def test_texts_of_a_worker_that_died_are_embedded_in_threads(embeddings):
+    expected = embeddings.encode(TEXTS)
+    with embeddings.worker_processes():
+        embeddings.encode(TEXTS)
+        dead = embeddings.encoder._processes[0].process
+        dead.kill()
+        dead.wait()
+        assert np.array_equal(embeddings.encode(TEXTS), expected)
+        assert embeddings.encode(TEXTS[:PROCESS_MIN_TEXTS]).shape == (PROCESS_MIN_TEXTS, 384)  # on in threads
+
+
+def test_a_request_the_model_refuses_is_reported_and_the_worker_goes_on(embeddings):
+    embeddings.encode(["warm"])  # the export exists and its hash is checked
+    worker = EmbeddingProcess(embeddings.encoder.model_file)
+    try:
+        refused = worker.submit([[101, 10**7, 102]])  # no such wordpiece: the model's lookup fails
+        with pytest.raises(WorkerStopped, match="the embedding worker failed"):
+            refused.result()
+        ids = embeddings.tokenizer.encode(TEXTS[0]).ids
+        assert np.array_equal(worker.submit([ids]).result()[0], embeddings.encode([TEXTS[0]])[0])
+    finally:
+        worker.close()
+
+
+def children_of(pid: int) -> set[int]:
+    """Processes whose parent is ``pid``, from /proc."""
+    found = set()
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                found.add(int(entry.name))
+    return found
+
+
+def alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def test_a_killed_ingest_leaves_no_embedding_process_behind(tmp_path):
+    folder = tmp_path / "archive"
+    folder.mkdir()
+    write_archive(folder, 150)
+    ingest = subprocess.Popen(
+        [sys.executable, "-m", "app", "ingest", str(folder)], env={**os.environ, "NEWSDESK_DATA_DIR": str(tmp_path / "data")},
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    workers: set[int] = set()
+    for _ in range(POLLS):
+        workers = children_of(ingest.pid)
+        if len(workers) == len(os.sched_getaffinity(0)) or ingest.poll() is not None:
+            break
+        time.sleep(POLL_S)
+    assert ingest.poll() is None and workers, "the ingest ended before its embedding processes were seen"
+    ingest.send_signal(signal.SIGKILL)
+    ingest.wait()
+    for _ in range(POLLS):
+        if not any(alive(pid) for pid in workers):
+            break
+        time.sleep(POLL_S)
+    assert not any(alive(pid) for pid in workers)
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_the_setting_chooses_processes_or_threads_for_an_ingest(make_newsdesk, tmp_path, monkeypatch, enabled):
+    started = []
+    real_init = EmbeddingProcess.__init__
+
+    def counted(self, model_file):
+        started.append(model_file)
+        real_init(self, model_file)
+
+    monkeypatch.setattr(EmbeddingProcess, "__init__", counted)
+    write_archive(tmp_path, 80)
+    report = make_newsdesk(embed_processes=enabled).ingest([tmp_path])
+    assert report.counts["added"] == 80 and report.chunks_written >= PROCESS_MIN_TEXTS
+    assert len(started) == (len(os.sched_getaffinity(0)) if enabled else 0)
