@@ -56,8 +56,9 @@ class Settings(BaseSettings):
     embed_batch_size: int = Field(default=64, ge=1, description="Chunks embedded and written per batch.")
     embed_processes: bool = Field(
         default=True,
-        description="An ingest of at least a full batch embeds in worker processes, one per core (about 140 MB each), so "
-        "that Chroma's writes do not stall the model; false embeds in threads of the ingesting process.",
+        description="An ingest embeds each group of at least a full batch in worker processes, one per core up to eight "
+        "(about 140 MB each), so that Chroma's writes do not stall the model; false embeds in threads of the ingesting "
+        "process.",
     )
     embed_runtime: Literal["onnx-int8", "onnx", "torch"] | None = Field(
         default=None,

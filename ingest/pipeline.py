@@ -34,6 +34,7 @@ PIPELINE_VERSION = "2"
 
 Status = Literal["added", "updated", "retagged", "unchanged", "skipped", "removed"]
 GROUPS_IN_FLIGHT = 2  # one being embedded, one being written (see ``Ingestor._write``)
+EMBEDDING_JOBS = 2  # the group being embedded and the next one, queued for the model (see ``Ingestor._write``)
 # What a re-tag may change without touching the stored text or its vectors.
 RETAG_FIELDS = ("outlet", "outlet_basis", "title", "published", "author", "url")
 
@@ -119,11 +120,11 @@ class Ingestor:
         if on_start:
             on_start(len(found.files))
         # The threads are shut down (their last jobs awaited), then the embedding processes, before the lock is
-        # released, whatever happens. Two embedding jobs: the next group reaches the model while this one runs.
-        processes = self.store.embedding_processes() if self.embed_in_processes else nullcontext()
+        # released, whatever happens.
+        processes = self.store.embedding_processes(min_texts=self.batch_size) if self.embed_in_processes else nullcontext()
         with (self.store.write_lock(), processes,
               ThreadPoolExecutor(1, thread_name_prefix="ingest-writer") as writer,
-              ThreadPoolExecutor(GROUPS_IN_FLIGHT, thread_name_prefix="ingest-embedder") as embedder):
+              ThreadPoolExecutor(EMBEDDING_JOBS, thread_name_prefix="ingest-embedder") as embedder):
             self.store.collect_garbage()
             run = _Run(stored_paths={r.path: r.source for r in self.store.catalog.articles().values()},
                        writer=writer, embedder=embedder)

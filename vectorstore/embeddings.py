@@ -109,10 +109,10 @@ class MiniLMEmbeddings:
     def embed_query(self, text: str) -> list[float]:
         return self.encode([text])[0].tolist()
 
-    def worker_processes(self) -> AbstractContextManager[None]:
-        """Held by an ingest: the onnx runtimes embed large groups in worker processes meanwhile
-        (``OnnxEncoder.worker_processes``); torch batches in this process as before."""
-        return self.encoder.worker_processes() if self.runtime != "torch" else nullcontext()
+    def worker_processes(self, min_texts: int) -> AbstractContextManager[None]:
+        """Held by an ingest: the onnx runtimes embed calls of at least ``min_texts`` texts in worker processes
+        meanwhile (``OnnxEncoder.worker_processes``); torch batches in this process as before."""
+        return self.encoder.worker_processes(min_texts) if self.runtime != "torch" else nullcontext()
 
     def encode(self, texts: list[str]):  # -> numpy.ndarray of shape (len(texts), 384)
         """Unit-length vectors, so a dot product is the cosine similarity."""

@@ -20,6 +20,7 @@ During an ingest (``worker_processes``) a call with at least
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 from collections.abc import Iterator
@@ -39,7 +40,9 @@ if TYPE_CHECKING:
 
     from vectorstore.embedding_processes import EmbeddingProcess
 
-PROCESS_MIN_TEXTS = 64  # an ingest's full group (the default batch); fewer texts do not repay starting the workers
+log = logging.getLogger(__name__)
+PROCESS_MIN_TEXTS = 64  # the default batch: a call with fewer texts does not repay starting the workers
+MAX_EMBEDDING_PROCESSES = 8  # about 140 MB each; past eight cores the model's runs are no longer what limits an ingest
 
 
 class OnnxEncoder:
@@ -51,6 +54,7 @@ class OnnxEncoder:
         self.tokenizer = tokenizer
         self.max_wordpieces = max_wordpieces
         self._processes_allowed = False
+        self._min_texts = PROCESS_MIN_TEXTS
         self._processes: list[EmbeddingProcess] = []
         self._starting = threading.Lock()  # an ingest's two embedding jobs may both be first to want the workers
 
@@ -73,18 +77,18 @@ class OnnxEncoder:
         return ThreadPoolExecutor(_cores(), thread_name_prefix="embed")
 
     @contextmanager
-    def worker_processes(self) -> Iterator[None]:
-        """Within this block, large ``encode`` calls run in worker processes, started on the first such call and
-        ended when the block ends (an ingest holds it; a server answering questions never starts them)."""
-        self._processes_allowed = True
+    def worker_processes(self, min_texts: int = PROCESS_MIN_TEXTS) -> Iterator[None]:
+        """Within this block, ``encode`` calls of at least ``min_texts`` texts run in worker processes, started on
+        the first such call and ended when the block ends. An ingest holds it (``min_texts`` is its batch size, so
+        its full groups qualify); a server that only answers questions never starts them."""
+        self._processes_allowed, self._min_texts = True, min_texts
         try:
             yield
         finally:
             self._processes_allowed = False
             with self._starting:
                 processes, self._processes = self._processes, []
-            for process in processes:
-                process.close()
+            _close_all(processes)
 
     def encode(self, texts: list[str]) -> np.ndarray:
         """Unit-length float32 vectors, in the order of ``texts``; each text's vector depends on that text alone."""
@@ -93,32 +97,57 @@ class OnnxEncoder:
         vectors = np.empty((len(texts), self._dimension), dtype=np.float32)
         if len(ids) == 1:  # a question: no hand-over to a worker
             vectors[0] = self._encode_one(ids[0])
-        elif self._processes_allowed and len(ids) >= PROCESS_MIN_TEXTS:
+        elif self._processes_allowed and len(ids) >= self._min_texts:
             self._encode_in_processes(ids, vectors)
         else:
-            for row, vector in enumerate(self._workers.map(self._encode_one, ids)):
-                vectors[row] = vector
+            self._encode_in_threads(ids, list(range(len(ids))), vectors)
         return vectors
 
     def _encode_in_processes(self, ids: list[list[int]], vectors: np.ndarray) -> None:
-        """Split the texts between the worker processes by their cost, and fill ``vectors`` with the replies. If a
-        worker fails, its texts are embedded here (the same vectors) and the ingest goes on with threads."""
-        from vectorstore.embedding_processes import EmbeddingProcess, WorkerStopped
+        """Split the texts between the worker processes by their cost, and fill ``vectors`` with the replies. If the
+        workers cannot start, or one fails, those texts are embedded here (the same vectors) and the rest of the
+        block goes on in threads, with a warning that says why."""
+        from vectorstore.embedding_processes import WorkerFailed
 
-        with self._starting:
-            if not self._processes:
-                check_export(self.model_file, self.sha256)  # the workers load the file; nothing unchecked is embedded
-                self._processes = [EmbeddingProcess(self.model_file) for _ in range(_cores())]
-            processes = self._processes
+        try:
+            processes = self._started_processes()
+        except OSError as error:
+            self._give_up_processes(f"the embedding workers could not start ({error})")
+            self._encode_in_threads(ids, list(range(len(ids))), vectors)
+            return
         shares = _balanced_shares([len(text) for text in ids], len(processes))
         futures = [process.submit([ids[row] for row in rows]) for process, rows in zip(processes, shares)]
         for rows, future in zip(shares, futures):
             try:
                 vectors[rows] = future.result()
-            except WorkerStopped:
-                self._processes_allowed = False
-                for row, vector in zip(rows, self._workers.map(self._encode_one, [ids[row] for row in rows])):
-                    vectors[row] = vector
+            except WorkerFailed as failure:
+                self._give_up_processes(str(failure))
+                self._encode_in_threads(ids, rows, vectors)
+
+    def _encode_in_threads(self, ids: list[list[int]], rows: list[int], vectors: np.ndarray) -> None:
+        for row, vector in zip(rows, self._workers.map(self._encode_one, [ids[row] for row in rows])):
+            vectors[row] = vector
+
+    def _started_processes(self) -> list[EmbeddingProcess]:
+        """The worker processes, started on first use (the session, loaded before, has checked the file's hash)."""
+        from vectorstore.embedding_processes import EmbeddingProcess
+
+        with self._starting:
+            if not self._processes:
+                started: list[EmbeddingProcess] = []
+                try:
+                    for _ in range(min(_cores(), MAX_EMBEDDING_PROCESSES)):
+                        started.append(EmbeddingProcess(self.model_file))
+                except OSError:
+                    _close_all(started)
+                    raise
+                self._processes = started
+            return self._processes
+
+    def _give_up_processes(self, why: str) -> None:
+        if self._processes_allowed:
+            self._processes_allowed = False
+            log.warning("%s; embedding in threads for the rest of this ingest", why)
 
     @cached_property
     def _dimension(self) -> int:
@@ -130,6 +159,14 @@ class OnnxEncoder:
 
     def _encode_one(self, ids: list[int]) -> np.ndarray:
         return embed_ids(self.session, ids)
+
+
+def _close_all(processes: list[EmbeddingProcess]) -> None:
+    """End the workers together: every input is closed before the first is waited for."""
+    for process in processes:
+        process.end_input()
+    for process in processes:
+        process.close()
 
 
 def _cores() -> int:

@@ -253,10 +253,10 @@ class ChunkStore:
         self.check_embedder()
         return self.embeddings.encode([text for article in articles for text in article.texts])
 
-    def embedding_processes(self) -> AbstractContextManager[None]:
-        """Held for an ingest, so that ``embed`` runs large groups in worker processes (see
-        ``vectorstore.embedding_processes``), which end with it."""
-        return self.embeddings.worker_processes()
+    def embedding_processes(self, min_texts: int) -> AbstractContextManager[None]:
+        """Held for an ingest, so that ``embed`` runs groups of at least ``min_texts`` chunks in worker processes
+        (see ``vectorstore.embedding_processes``), which end with it."""
+        return self.embeddings.worker_processes(min_texts)
 
     def replace_articles(self, articles: list[StagedArticle], vectors, batch_size: int = 64) -> None:
         """Store new versions of several articles with their chunks' ``vectors`` (from ``embed``); each becomes
