@@ -93,26 +93,23 @@ def test_a_worker_from_a_relative_data_dir_loads_the_checked_file(embeddings, tm
         worker.close()
 
 
+def stat_fields(pid: int) -> list[str]:
+    """``/proc/PID/stat`` after the command name (state first, then the parent's pid); empty once the pid is gone."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return []
+
+
 def children_of(pid: int) -> set[int]:
-    """Processes whose parent is ``pid``, from /proc."""
-    found = set()
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue
-            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
-                found.add(int(entry.name))
-    return found
+    """Processes whose parent is ``pid``."""
+    pids = (int(entry.name) for entry in Path("/proc").iterdir() if entry.name.isdigit())
+    return {child for child in pids if (fields := stat_fields(child)) and int(fields[1]) == pid}
 
 
 def alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"
+    fields = stat_fields(pid)
+    return bool(fields) and fields[0] != "Z"
 
 
 def test_a_killed_ingest_leaves_no_embedding_process_behind(tmp_path):

@@ -13,9 +13,9 @@ differed in the last bits with the batch's padded width. The token embeddings
 are mean-pooled and normalised exactly as sentence-transformers'
 ``Pooling(mean)`` + ``Normalize`` do.
 
-During an ingest (``worker_processes``) a call with at least
-``PROCESS_MIN_TEXTS`` texts runs in worker processes instead of threads
-(``vectorstore.embedding_processes`` says why); the vectors are the same.
+During an ingest (``worker_processes(min_texts)``, the ingest's batch size)
+a call with at least ``min_texts`` texts runs in worker processes instead of
+threads (``vectorstore.embedding_processes`` says why); the vectors are the same.
 """
 
 from __future__ import annotations
